@@ -1,0 +1,13 @@
+"""mmgmconv: Gaussian Mask Convolution (GMConv) for OpenMMLab."""
+from .checkpoint_safety import allow_mmengine_checkpoint_types
+from .ops import (PRED_PATTERNS, SIGMA_MIN, DGMConv, SGMConv, SigmaPredictor,
+                  fuse_gmconv, gaussian_mask)
+
+__version__ = '0.1.0'
+
+allow_mmengine_checkpoint_types()
+
+__all__ = [
+    'gaussian_mask', 'SIGMA_MIN', 'SGMConv', 'DGMConv', 'PRED_PATTERNS',
+    'SigmaPredictor', 'fuse_gmconv', 'allow_mmengine_checkpoint_types'
+]

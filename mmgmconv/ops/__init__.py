@@ -1,0 +1,10 @@
+from .dgm_conv import PRED_PATTERNS, DGMConv
+from .fuse import fuse_gmconv
+from .gaussian_mask import SIGMA_MIN, gaussian_mask
+from .sgm_conv import SGMConv
+from .sigma_predictor import SigmaPredictor
+
+__all__ = [
+    'gaussian_mask', 'SIGMA_MIN', 'SGMConv', 'DGMConv', 'PRED_PATTERNS',
+    'SigmaPredictor', 'fuse_gmconv'
+]
