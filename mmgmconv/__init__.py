@@ -1,5 +1,6 @@
 """mmgmconv: Gaussian Mask Convolution (GMConv) for OpenMMLab."""
 from .checkpoint_safety import allow_mmengine_checkpoint_types
+from .models import GMResNet
 from .ops import (PRED_PATTERNS, SIGMA_MIN, DGMConv, SGMConv, SigmaPredictor,
                   fuse_gmconv, gaussian_mask)
 
@@ -9,5 +10,5 @@ allow_mmengine_checkpoint_types()
 
 __all__ = [
     'gaussian_mask', 'SIGMA_MIN', 'SGMConv', 'DGMConv', 'PRED_PATTERNS',
-    'SigmaPredictor', 'fuse_gmconv', 'allow_mmengine_checkpoint_types'
+    'SigmaPredictor', 'fuse_gmconv', 'GMResNet', 'allow_mmengine_checkpoint_types'
 ]

@@ -1,0 +1,3 @@
+from .gm_resnet import GMResNet
+
+__all__ = ['GMResNet']

@@ -1,0 +1,88 @@
+"""Resolve ``gmconv_stages`` / ``gmconv_cfg`` into one conv config per part.
+
+A GMConv ResNet has five parts: the stem and ``layer1`` .. ``layer4``.
+``gmconv_stages`` says which parts use GMConv, ``gmconv_cfg`` which GMConv
+(by default the paper's: D-GMConv in the stem, S-GMConv in the body).
+"""
+import inspect
+from typing import List, Optional, Sequence, Tuple
+
+from mmengine.registry import MODELS
+
+#: The paper's choice (section III, "Applying GMConv to CNNs").
+DEFAULT_GMCONV_CFG = dict(
+    stem=dict(type='DGMConv', pred_pattern='sigma1_ratio', sigma_init=5.0),
+    body=dict(type='SGMConv', sigma_init=5.0))
+
+
+def check_conv_cfg(cfg: Optional[dict], name: str) -> None:
+    """Raise a clear error unless ``cfg`` is ``None`` or a buildable conv."""
+    if cfg is None:
+        return
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise TypeError(f'{name} must be None or a dict with a "type" key, '
+                        f'got {cfg!r}')
+    conv_type = cfg['type']
+    if inspect.isclass(conv_type):
+        return
+    with MODELS.switch_scope_and_registry(None) as registry:
+        found = registry.get(conv_type)
+    if found is None:
+        raise ValueError(
+            f'{name}: unknown conv type {conv_type!r}. GMConv types are '
+            f"'SGMConv' and 'DGMConv' (registered by `import mmgmconv` or "
+            f"custom_imports=dict(imports=['mmgmconv'])); plain ones include "
+            f"'Conv2d', 'ConvWS', 'DCN'.")
+
+
+def resolve_stage_conv_cfgs(
+        gmconv_stages: Sequence[bool],
+        gmconv_cfg: Optional[dict],
+        conv_cfg: Optional[dict],
+        num_stages: int,
+        stage_with_dcn: Optional[Sequence[bool]] = None
+) -> Tuple[Optional[dict], List[Optional[dict]]]:
+    """Conv configs for the stem and for each of the ``num_stages`` stages.
+
+    Args:
+        gmconv_stages: ``num_stages + 1`` bools: stem, layer1, layer2, ...
+        gmconv_cfg: ``dict(stem=..., body=...)`` overriding
+            :data:`DEFAULT_GMCONV_CFG` part by part; ``None`` for the default.
+        conv_cfg: The conv used where GMConv is off (``None``: ``nn.Conv2d``).
+        num_stages: Number of residual stages.
+        stage_with_dcn: Stages that use DCN (``None``: none). A stage cannot
+            use both GMConv and DCN.
+
+    Returns:
+        ``(stem_cfg, [stage_cfg, ...])``.
+    """
+    parts = ('stem', ) + tuple(f'layer{i + 1}' for i in range(num_stages))
+    if (isinstance(gmconv_stages, (str, bytes))
+            or not isinstance(gmconv_stages, Sequence)
+            or len(gmconv_stages) != len(parts)
+            or not all(isinstance(s, bool) for s in gmconv_stages)):
+        raise ValueError(
+            f'gmconv_stages must be {len(parts)} booleans for '
+            f'({", ".join(parts)}), got {gmconv_stages!r}')
+    gmconv_cfg = {} if gmconv_cfg is None else gmconv_cfg
+    if not isinstance(gmconv_cfg, dict) or set(gmconv_cfg) - {'stem', 'body'}:
+        raise ValueError(f'gmconv_cfg must be a dict with keys "stem" and/or '
+                         f'"body", got {gmconv_cfg!r}')
+    cfgs = {**DEFAULT_GMCONV_CFG, **gmconv_cfg}
+    for part in ('stem', 'body'):
+        check_conv_cfg(cfgs[part], f'gmconv_cfg["{part}"]')
+    check_conv_cfg(conv_cfg, 'conv_cfg')
+    dcn = tuple(stage_with_dcn) if stage_with_dcn else (False, ) * num_stages
+    both = [
+        parts[i + 1] for i in range(num_stages)
+        if gmconv_stages[i + 1] and dcn[i]
+    ]
+    if both:
+        raise ValueError(
+            f'{", ".join(both)} asked for both GMConv (gmconv_stages='
+            f'{tuple(gmconv_stages)}) and DCN (stage_with_dcn={dcn}); a stage '
+            'uses one or the other. Table V\'s GMConv-DCN puts GMConv in the '
+            'stem and layer1 and DCN in layer2-4.')
+    stem = cfgs['stem'] if gmconv_stages[0] else conv_cfg
+    stages = [cfgs['body'] if on else conv_cfg for on in gmconv_stages[1:]]
+    return stem, stages
