@@ -1,0 +1,60 @@
+"""Evaluate a checkpoint: COCO bbox AP (mmdet) or top-1/top-5 (mmpretrain).
+
+Prints the metrics as a markdown table and saves them to
+``WORK_DIR/metrics.json`` (read by tools/analysis/collect_results.py).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
+from mmgmconv.runner_setup import (apply_common_args, check_dataset_paths,
+                                   metrics_table)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs and metrics go')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, key=value')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
+    cfg = apply_common_args(Config.fromfile(args.config), args)
+    cfg.load_from = None
+    check_dataset_paths(cfg, ('test', ))
+    runner = (RUNNERS.build(cfg)
+              if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    try:
+        runner.load_checkpoint(args.checkpoint, strict=True)
+    except RuntimeError as err:
+        raise RuntimeError(f'checkpoint {args.checkpoint} does not match the '
+                           f'model of {args.config}:\n{err}') from None
+    metrics = runner.test()
+    if is_main_process():
+        table = metrics_table(metrics)
+        print(f'\n{osp.basename(args.config)}\n{table}')
+        with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
+            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                           metrics=metrics), f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
