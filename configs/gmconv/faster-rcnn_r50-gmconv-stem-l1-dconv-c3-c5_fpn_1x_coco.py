@@ -1,0 +1,11 @@
+# Table V "GMConv-DCN": GMConv in the stem and layer1, DCN in layer2-4.
+# The backbone starts from the ImageNet GMConv ResNet-50 (see README.md).
+_base_ = './faster-rcnn_r50-dconv-c3-c5_fpn_1x_coco.py'
+model = dict(
+    backbone=dict(
+        type='GMResNet',
+        gmconv_stages=(True, True, False, False, False),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='checkpoints/resnet50-gmconv_in1k.pth',
+            prefix='backbone.')))

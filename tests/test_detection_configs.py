@@ -1,0 +1,87 @@
+"""Every detection config builds with mmdet's registry and steps on CPU."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.testing import demo_mm_inputs
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+
+from mmgmconv import DGMConv, GMResNet, SGMConv
+
+ROOT = Path(__file__).parents[1]
+CONFIGS = sorted((ROOT / 'configs/gmconv').glob('*.py'))
+DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
+
+# Table V rows: (stem, layer1, ..., layer4) with GMConv, and DCN stages
+EXPECTED = {
+    'r50': ((False, ) * 5, False),
+    'r50-gmconv-stem-l1': ((True, True, False, False, False), False),
+    'r50-gmconv-stem-l1-l2': ((True, True, True, False, False), False),
+    'r50-gmconv-stem-l1-l3': ((True, True, True, True, False), False),
+    'r50-gmconv-stem-l1-l4': ((True, ) * 5, False),
+    'r50-dconv-c3-c5': ((False, ) * 5, True),
+    'r50-gmconv-stem-l1-dconv-c3-c5': ((True, True, False, False, False),
+                                       True),
+}
+
+
+def test_all_table_v_configs_exist():
+    names = {p.name for p in CONFIGS}
+    assert len(CONFIGS) == 14
+    for det in ('faster', 'cascade'):
+        for variant in EXPECTED:
+            assert f'{det}-rcnn_{variant}_fpn_1x_coco.py' in names
+
+
+def parts_with(model, cls):
+    backbone = model.backbone
+    parts = [backbone.conv1] + [getattr(backbone, f'layer{i}')
+                                for i in range(1, 5)]
+    return tuple(
+        any(isinstance(m, cls) for m in part.modules()) for part in parts)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
+def test_config_builds_trains_and_infers(path):
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports['imports'] == ['mmgmconv']
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.lr, opt.momentum, opt.weight_decay) == (0.02, 0.9, 1e-4)
+    assert cfg.train_dataloader.batch_size * 8 == 16
+    assert cfg.train_cfg.max_epochs == 12
+    variant = path.stem.split('_')[1]
+    stages, with_dcn = EXPECTED[variant]
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    if any(stages):
+        assert isinstance(model.backbone, GMResNet)
+        init = cfg.model.backbone.init_cfg
+        assert init.checkpoint.endswith('resnet50-gmconv_in1k.pth')
+        assert init.prefix == 'backbone.'
+    assert parts_with(model, (SGMConv, DGMConv)) == stages
+    assert isinstance(model.backbone.conv1, DGMConv) == stages[0]
+    dcn = any('DeformConv' in type(m).__name__ for m in model.modules())
+    assert dcn == with_dcn
+
+    data = demo_mm_inputs(batch_size=1, image_shapes=[(3, 96, 128)],
+                          num_items=[2], num_classes=80)
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
+    model.train()
+    losses = model.train_step(data, optim)
+    assert all(torch.isfinite(v).all() for v in losses.values())
+    model.eval()
+    with torch.no_grad():
+        results = model.test_step(data)
+    assert len(results) == 1 and hasattr(results[0], 'pred_instances')
+
+
+def test_demo_config_is_a_gmconv_detector():
+    cfg = Config.fromfile(DEMO)
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.backbone.conv1, DGMConv)
+    assert parts_with(model, SGMConv)[1:] == (True, ) * 4
