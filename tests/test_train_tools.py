@@ -162,9 +162,9 @@ def test_two_process_ddp_keeps_gmconv_params_identical(tiny_cfg, tmp_path):
 
 def test_missing_dataset_is_a_clear_error(tmp_path):
     cfg = Config.fromfile(DEMO)
-    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'nowhere/')
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'shapes_coco')
     with pytest.raises(FileNotFoundError,
-                       match=r"train_dataloader.dataset.data_root: '.*nowhere"
+                       match=r"train_dataloader.dataset.data_root: '.*shapes_coco"
                        r".*' does not exist .*make_shapes_coco"):
         check_dataset_paths(cfg)
     cfg = Config.fromfile(ROOT / 'configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py')
