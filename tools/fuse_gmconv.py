@@ -1,0 +1,43 @@
+"""Fold every S-GMConv mask of a checkpoint into its conv weight.
+
+    python tools/fuse_gmconv.py CONFIG CHECKPOINT OUT
+
+The fused checkpoint has the keys of the same architecture built with plain
+convs (``sigma`` parameters gone). D-GMConv layers cannot be folded (their
+mask depends on the input) and are kept, so a network with a D-GMConv stem
+still needs that stem in the config that loads the fused weights.
+"""
+import argparse
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner import load_checkpoint
+
+import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
+from mmgmconv import DGMConv, fuse_gmconv
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('out', help='where to write the fused checkpoint')
+    args = parser.parse_args()
+
+    cfg = Config.fromfile(args.config)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    ckpt = load_checkpoint(model, args.checkpoint, map_location='cpu',
+                           strict=True)
+    model = fuse_gmconv(model.eval())
+    kept = [n for n, m in model.named_modules() if isinstance(m, DGMConv)]
+    meta = dict(ckpt.get('meta', {}), gmconv_fused=True,
+                source_checkpoint=args.checkpoint)
+    torch.save(dict(meta=meta, state_dict=model.state_dict()), args.out)
+    print(f'fused checkpoint written to {args.out}' +
+          (f'; D-GMConv layers kept: {", ".join(kept)}' if kept else ''))
+
+
+if __name__ == '__main__':
+    main()
