@@ -1,5 +1,6 @@
 """mmgmconv: Gaussian Mask Convolution (GMConv) for OpenMMLab."""
 from .checkpoint_safety import allow_mmengine_checkpoint_types
+from . import datasets  # noqa: F401  (registers SklearnDigits)
 from .models import GMResNet
 from .ops import (PRED_PATTERNS, SIGMA_MIN, DGMConv, SGMConv, SigmaPredictor,
                   fuse_gmconv, gaussian_mask)

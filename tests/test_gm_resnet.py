@@ -100,7 +100,7 @@ def test_stock_resnet_and_fpn_take_conv_cfg():
 
 
 @pytest.mark.parametrize('stages', [
-    (True, ) * 4, (True, ) * 6, 'TTTTT', (1, 1, 1, 1, 1), None, True
+    (True, ) * 4, (True, ) * 6, 'TTTTT', (1, 1, 1, 1, 1), True
 ])
 def test_bad_gmconv_stages(stages):
     with pytest.raises(ValueError, match=r'gmconv_stages must be 5 booleans '

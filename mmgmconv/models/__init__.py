@@ -1,8 +1,10 @@
-from .backbones import GMResNet
+from .backbones import (ClsGMResNet, GMAlexNet, GMMobileNetV2, GMResNet,
+                        GMResNet_CIFAR)
 from .gmconv_stages import (DEFAULT_GMCONV_CFG, check_conv_cfg,
                             resolve_stage_conv_cfgs)
 
 __all__ = [
-    'GMResNet', 'DEFAULT_GMCONV_CFG', 'check_conv_cfg',
+    'GMResNet', 'ClsGMResNet', 'GMResNet_CIFAR', 'GMAlexNet', 'GMMobileNetV2',
+    'DEFAULT_GMCONV_CFG', 'check_conv_cfg',
     'resolve_stage_conv_cfgs'
 ]

@@ -1,0 +1,6 @@
+# ImageNet-1k, batch 256 (8 GPUs x 32), 224 single-crop evaluation
+# (resize the short edge to 256, centre crop 224), top-1 / top-5.
+_base_ = [
+    'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    'mmpretrain::_base_/default_runtime.py', '../gmconv_imports.py'
+]

@@ -1,0 +1,11 @@
+# ResNet-56 on CIFAR100, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv body). Table I.
+_base_ = [
+    '../../_base_/classification/model_cifar_resnet_he.py', '../../_base_/classification/cifar100.py',
+    '../../_base_/classification/schedule_cifar_he.py'
+]
+model = dict(
+    backbone=dict(
+        depth=56,
+        gmconv_stages=(True, True, True, True)),
+    head=dict(num_classes=100),
+)

@@ -1,0 +1,10 @@
+# AlexNet on ImageNet, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv body). Table II.
+_base_ = [
+    '../../_base_/classification/model_alexnet.py', '../../_base_/classification/imagenet.py',
+    '../../_base_/classification/schedule_imagenet_alexnet.py'
+]
+model = dict(
+    backbone=dict(
+        stem_conv_cfg=dict(type='DGMConv', pred_pattern='sigma1_ratio'),
+        conv_cfg=dict(type='SGMConv', sigma_init=5.0)),
+)

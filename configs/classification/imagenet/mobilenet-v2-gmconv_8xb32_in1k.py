@@ -1,0 +1,11 @@
+# MobileNetV2 on ImageNet, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv body). Table II.
+_base_ = [
+    'mmpretrain::_base_/models/mobilenet_v2_1x.py', '../../_base_/classification/imagenet.py',
+    '../../_base_/classification/schedule_imagenet_mobilenet.py'
+]
+model = dict(
+    backbone=dict(
+        type='GMMobileNetV2',
+        stem_conv_cfg=dict(type='DGMConv', pred_pattern='sigma1_ratio'),
+        conv_cfg=dict(type='SGMConv', sigma_init=5.0)),
+)

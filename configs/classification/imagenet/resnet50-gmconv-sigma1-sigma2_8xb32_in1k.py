@@ -1,0 +1,12 @@
+# ResNet-50 on ImageNet, GMConv, D-GMConv predicting sigma1 and sigma2 (Table IV). Table IV.
+_base_ = [
+    'mmpretrain::_base_/models/resnet50.py', '../../_base_/classification/imagenet.py',
+    '../../_base_/classification/schedule_imagenet_step30.py'
+]
+model = dict(
+    backbone=dict(
+        type='GMResNet',
+        gmconv_stages=(True, True, True, True, True),
+        gmconv_cfg=dict(
+            stem=dict(type='DGMConv', pred_pattern='sigma1_sigma2'))),
+)

@@ -1,0 +1,11 @@
+# ResNet-50 on ImageNet, S-GMConv (S-GMConv everywhere). Table II.
+_base_ = [
+    'mmpretrain::_base_/models/resnet50.py', '../../_base_/classification/imagenet.py',
+    '../../_base_/classification/schedule_imagenet_step30.py'
+]
+model = dict(
+    backbone=dict(
+        type='GMResNet',
+        gmconv_stages=(True, True, True, True, True),
+        gmconv_cfg=dict(stem=dict(type='SGMConv', sigma_init=5.0))),
+)

@@ -1,0 +1,32 @@
+"""mmpretrain MobileNetV2 with its own conv type for the stem."""
+from mmcv.cnn import build_conv_layer
+from mmpretrain.models.backbones import MobileNetV2
+from mmpretrain.registry import MODELS
+
+from ..gmconv_stages import check_conv_cfg
+
+
+@MODELS.register_module()
+class GMMobileNetV2(MobileNetV2):
+    """``MobileNetV2`` whose first conv may differ from the others.
+
+    mmpretrain's ``MobileNetV2`` takes one ``conv_cfg`` for every conv
+    (3x3 depthwise ones included, which S-GMConv handles). The paper's
+    "GMConv" variant needs D-GMConv in the stem only, so:
+
+    Args:
+        stem_conv_cfg: Conv of the first 3x3 conv (``conv1.conv``); ``None``
+            uses ``conv_cfg`` like ``MobileNetV2``.
+        **kwargs: ``MobileNetV2``'s arguments (``conv_cfg``, ...).
+    """
+
+    def __init__(self, stem_conv_cfg=None, **kwargs):
+        check_conv_cfg(stem_conv_cfg, 'stem_conv_cfg')
+        check_conv_cfg(kwargs.get('conv_cfg'), 'conv_cfg')
+        super().__init__(**kwargs)
+        if stem_conv_cfg is not None:
+            old = self.conv1.conv
+            self.conv1.conv = build_conv_layer(
+                stem_conv_cfg, old.in_channels, old.out_channels,
+                kernel_size=old.kernel_size, stride=old.stride,
+                padding=old.padding, bias=old.bias is not None)

@@ -1,0 +1,48 @@
+"""Per-part conv configs for any OpenMMLab ResNet (mmdet's, mmpretrain's)."""
+from ..gmconv_stages import resolve_stage_conv_cfgs
+
+
+class GMConvResNetMixin:
+    """Gives a ResNet ``gmconv_stages`` and ``gmconv_cfg``.
+
+    Put it before the ResNet class: ``class X(GMConvResNetMixin, ResNet)``.
+    It relies on what mmdet's and mmpretrain's ResNets share: the stem is
+    built by ``_make_stem_layer`` from ``self.conv_cfg``, and stage ``i`` by
+    ``make_res_layer(conv_cfg=...)`` while ``self.res_layers`` holds the
+    ``i`` stages built before it. The network is built once, with each part
+    getting its own conv config, so parameter names are the ResNet's.
+
+    Args:
+        gmconv_stages: ``num_stages + 1`` bools for (stem, layer1, ...).
+        gmconv_cfg: ``dict(stem=..., body=...)`` overriding the paper's
+            default (D-GMConv stem, S-GMConv body, sigma_init 5).
+    """
+
+    def __init__(self,
+                 *args,
+                 gmconv_stages=None,
+                 gmconv_cfg=None,
+                 conv_cfg=None,
+                 num_stages=4,
+                 dcn=None,
+                 stage_with_dcn=None,
+                 **kwargs):
+        if gmconv_stages is None:
+            gmconv_stages = (False, ) * (num_stages + 1)
+        self._stem_conv_cfg, self._stage_conv_cfgs = resolve_stage_conv_cfgs(
+            gmconv_stages, gmconv_cfg, conv_cfg, num_stages,
+            stage_with_dcn if dcn is not None else None)
+        self.gmconv_stages = tuple(gmconv_stages)
+        if dcn is not None or stage_with_dcn is not None:
+            kwargs.update(dcn=dcn, stage_with_dcn=stage_with_dcn)
+        super().__init__(
+            *args, conv_cfg=conv_cfg, num_stages=num_stages, **kwargs)
+
+    def _make_stem_layer(self, *args, **kwargs):
+        body_conv_cfg, self.conv_cfg = self.conv_cfg, self._stem_conv_cfg
+        super()._make_stem_layer(*args, **kwargs)
+        self.conv_cfg = body_conv_cfg
+
+    def make_res_layer(self, **kwargs):
+        kwargs['conv_cfg'] = self._stage_conv_cfgs[len(self.res_layers)]
+        return super().make_res_layer(**kwargs)

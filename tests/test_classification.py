@@ -1,0 +1,230 @@
+"""Classification backbones and configs (Tables I, II, IV), the learning
+test on scikit-learn digits, and the ImageNet-to-COCO backbone hand-off."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import nn
+
+from mmgmconv import DGMConv, SGMConv, fuse_gmconv
+from mmgmconv.runner_setup import check_dataset_paths
+
+ROOT = Path(__file__).parents[1]
+CLS = ROOT / 'configs/classification'
+CONFIGS = sorted(CLS.glob('*/*.py'))
+
+
+def build(cfg_path_or_cfg):
+    cfg = cfg_path_or_cfg
+    if not isinstance(cfg, Config):
+        cfg = Config.fromfile(cfg)
+    init_default_scope('mmpretrain')
+    return MODELS.build(cfg.model)
+
+
+def n_params(model, skip=()):
+    return sum(p.numel() for n, p in model.named_parameters()
+               if not any(s in n for s in skip))
+
+
+def method_of(path):
+    name = path.stem.split('_')[0]
+    for method in ('sgmconv', 'gmconv'):
+        if f'-{method}' in name:
+            return name[name.index(f'-{method}') + 1:]
+    return 'std'
+
+
+def test_config_inventory():
+    names = {p.name for p in CONFIGS}
+    assert len(CONFIGS) == 36
+    for ds in ('cifar10', 'cifar100'):
+        for model in ('resnet20', 'resnet56', 'resnet18'):
+            for m in ('', '-sgmconv', '-gmconv'):
+                assert f'{model}{m}_1xb128_{ds}.py' in names
+    for model in ('resnet18', 'resnet50', 'alexnet', 'mobilenet-v2'):
+        for m in ('', '-sgmconv', '-gmconv'):
+            assert f'{model}{m}_8xb32_in1k.py' in names
+    for model in ('resnet18', 'resnet50', 'alexnet'):
+        for m in ('-gmconv-sigma', '-gmconv-sigma1-sigma2'):
+            assert f'{model}{m}_8xb32_in1k.py' in names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
+def test_config_builds_and_steps(path):
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports['imports'] == ['mmgmconv']
+    opt, sched = cfg.optim_wrapper.optimizer, cfg.param_scheduler
+    if 'cifar' in path.stem:
+        size, epochs = 32, cfg.train_cfg.max_epochs
+        assert cfg.train_dataloader.batch_size == 128 and opt.lr == 0.1
+        if 'resnet18' in path.stem:
+            assert (opt.weight_decay, sched.milestones, sched.gamma,
+                    epochs) == (5e-4, [60, 120, 160], 0.2, 200)
+        else:
+            assert (opt.weight_decay, sched.milestones, sched.gamma,
+                    epochs) == (1e-4, [80, 120], 0.1, 160)
+    else:
+        size = 64
+        assert cfg.train_dataloader.batch_size * 8 == 256
+        assert (opt.momentum, opt.weight_decay) == (0.9, 4e-5)
+        assert opt.lr == (0.1 if 'resnet' in path.stem else 0.01)
+    torch.manual_seed(0)
+    model = build(cfg)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)
+             and m.kernel_size != (1, 1)]
+    stem, body = convs[0], convs[1:]
+    method = method_of(path)
+    if method == 'std':
+        assert not any(isinstance(m, (SGMConv, DGMConv)) for m in convs)
+    elif method == 'sgmconv':
+        assert all(type(m) is SGMConv for m in convs)
+    else:
+        assert isinstance(stem, DGMConv)
+        assert stem.pred_pattern == {
+            'gmconv': 'sigma1_ratio', 'gmconv-sigma': 'sigma',
+            'gmconv-sigma1-sigma2': 'sigma1_sigma2'}[method]
+        assert all(type(m) is SGMConv for m in body)
+    num_classes = cfg.model.get('head', {}).get('num_classes') or 1000
+    data = dict(
+        inputs=torch.randint(0, 256, (2, 3, size, size), dtype=torch.uint8),
+        data_samples=[DataSample().set_gt_label(i % num_classes)
+                      for i in range(2)])
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
+    losses = model.train_step(data, optim)
+    assert torch.isfinite(losses['loss'])
+
+
+@pytest.mark.parametrize('std,sgm', [
+    ('cifar/resnet20_1xb128_cifar10.py', 'cifar/resnet20-sgmconv_1xb128_cifar10.py'),
+    ('cifar/resnet18_1xb128_cifar100.py', 'cifar/resnet18-sgmconv_1xb128_cifar100.py'),
+    ('imagenet/alexnet_8xb32_in1k.py', 'imagenet/alexnet-sgmconv_8xb32_in1k.py'),
+    ('imagenet/mobilenet-v2_8xb32_in1k.py',
+     'imagenet/mobilenet-v2-sgmconv_8xb32_in1k.py'),
+])
+def test_folded_s_gmconv_matches_plain_params(std, sgm):
+    plain, gm = build(CLS / std), build(CLS / sgm)
+    assert n_params(gm) > n_params(plain)
+    fuse_gmconv(gm)
+    assert n_params(gm) == n_params(plain)
+    assert set(gm.state_dict()) == set(plain.state_dict())
+
+
+def test_paper_param_counts():
+    # Table I / II (M): ResNet-20 0.27, ResNet-56 0.85, AlexNet 61.10,
+    # ResNet-50 25.56, ResNet-18 11.69, MobileNetV2 3.50
+    expected = {'cifar/resnet20_1xb128_cifar10.py': 0.27,
+                'cifar/resnet56_1xb128_cifar10.py': 0.85,
+                'imagenet/alexnet_8xb32_in1k.py': 61.10,
+                'imagenet/resnet18_8xb32_in1k.py': 11.69,
+                'imagenet/resnet50_8xb32_in1k.py': 25.56,
+                'imagenet/mobilenet-v2_8xb32_in1k.py': 3.50}
+    # The CIFAR ResNets use 1x1 projection shortcuts (He et al.'s option B),
+    # 2.7k more parameters than the paper's zero-padding shortcuts (option
+    # A): ResNet-56 measures 0.856M against 0.85M.
+    for path, millions in expected.items():
+        assert abs(n_params(build(CLS / path)) / 1e6 - millions) < 0.01, path
+
+
+def test_digits_training_learns(tmp_path):
+    """GMConv ResNet-20 on scikit-learn digits, 10 epochs on CPU."""
+    cfg = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', cfg, '--work-dir', tmp_path],
+        cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = subprocess.run(
+        [sys.executable, 'tools/test.py', cfg, tmp_path / 'epoch_10.pth',
+         '--work-dir', tmp_path], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '| top-1 | top-5 |' in proc.stdout
+    top1 = json.loads((tmp_path / 'metrics.json').read_text())['metrics'][
+        'accuracy/top1']
+    assert top1 >= 60, f'top-1 {top1}% (chance is 10%)'
+
+
+HANDOFF_CFG = """
+_base_ = '{cfg}'
+dataset = dict(_delete_=True, type='CustomDataset', data_root='{data}', ann_file='',
+               pipeline=[dict(type='LoadImageFromFile'),
+                         dict(type='Resize', scale=(64, 64)),
+                         dict(type='PackInputs')])
+train_dataloader = dict(batch_size=2, num_workers=0,
+                        persistent_workers=False, dataset=dataset,
+                        sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+train_cfg = dict(_delete_=True, by_epoch=False, max_iters=2, val_interval=100)
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2))
+"""
+
+
+def test_imagenet_gmconv_resnet50_loads_into_detection_backbone(tmp_path):
+    import cv2
+    rng = np.random.default_rng(0)
+    for cls in ('a', 'b'):
+        (tmp_path / 'data' / cls).mkdir(parents=True)
+        for i in range(2):
+            cv2.imwrite(str(tmp_path / 'data' / cls / f'{i}.png'),
+                        rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    cfg = tmp_path / 'cls.py'
+    cfg.write_text(HANDOFF_CFG.format(
+        cfg=CLS / 'imagenet/resnet50-gmconv_8xb32_in1k.py',
+        data=tmp_path / 'data'))
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', cfg, '--work-dir', tmp_path / 'w'],
+        cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt_path = tmp_path / 'w/iter_2.pth'
+    ckpt = torch.load(ckpt_path)['state_dict']
+
+    det_cfg = Config.fromfile(
+        ROOT / 'configs/gmconv/faster-rcnn_r50-gmconv-stem-l1-l4_fpn_1x_coco.py')
+    det_cfg.model.backbone.init_cfg.checkpoint = str(ckpt_path)
+    from mmdet.registry import MODELS as DET_MODELS
+    init_default_scope('mmdet')
+    backbone = DET_MODELS.build(det_cfg.model.backbone)
+    det_keys = set(backbone.state_dict())
+    cls_backbone_keys = {k[len('backbone.'):] for k in ckpt
+                         if k.startswith('backbone.')}
+    assert det_keys == cls_backbone_keys
+    assert {k.split('.')[0] for k in ckpt} == {'backbone', 'head'}
+    backbone.init_weights()
+    for k, v in backbone.state_dict().items():
+        assert torch.equal(v, ckpt['backbone.' + k]), k
+    assert backbone.conv1.sigma_predictor.fc2.weight.abs().sum() > 0
+
+
+def test_bad_classification_inputs():
+    init_default_scope('mmpretrain')
+    with pytest.raises(ValueError, match=r'GMResNet_CIFAR depth must be one '
+                       r'of \[18, 20, 32, 34, 44, 50, 56, 101, 110, 152\], '
+                       r'got 19'):
+        MODELS.build(dict(type='GMResNet_CIFAR', depth=19))
+    with pytest.raises(ValueError, match='depth 20 has 3 stages, got '
+                       'num_stages=4'):
+        MODELS.build(dict(type='GMResNet_CIFAR', depth=20))
+    with pytest.raises(ValueError, match="conv_cfg: unknown conv type 'GM'"):
+        MODELS.build(dict(type='GMAlexNet', conv_cfg=dict(type='GM')))
+    with pytest.raises(ValueError, match='num_classes must be -1'):
+        MODELS.build(dict(type='GMAlexNet', num_classes=0))
+    with pytest.raises(ValueError, match="stem_conv_cfg: unknown conv type"):
+        MODELS.build(dict(type='GMMobileNetV2', stem_conv_cfg=dict(type='X')))
+    with pytest.raises(ValueError, match=r'gmconv_stages must be 4 booleans '
+                       r'for \(stem, layer1, layer2, layer3\)'):
+        MODELS.build(dict(type='GMResNet_CIFAR', depth=20, num_stages=3,
+                          gmconv_stages=(True, ) * 5))
+    cfg = Config.fromfile(CLS / 'cifar/resnet20_1xb128_cifar10.py')
+    with pytest.raises(FileNotFoundError, match=r"data_root: 'data/cifar10' "
+                       r'does not exist .*CIFAR-10/100'):
+        check_dataset_paths(cfg)
