@@ -228,3 +228,14 @@ def test_bad_classification_inputs():
     with pytest.raises(FileNotFoundError, match=r"data_root: 'data/cifar10' "
                        r'does not exist .*CIFAR-10/100'):
         check_dataset_paths(cfg)
+
+
+def test_fig6_sigma_init_override():
+    cfg = Config.fromfile(CLS / 'cifar/resnet20-sgmconv_1xb128_cifar10.py')
+    cfg.merge_from_dict({'model.backbone.gmconv_cfg.stem.sigma_init': 1.0,
+                         'model.backbone.gmconv_cfg.body.sigma_init': 1.0})
+    model = build(cfg)
+    sigmas = [m.sigma.item() for m in model.modules()
+              if isinstance(m, SGMConv) and m.sigma is not None]
+    assert isinstance(model.backbone.conv1, SGMConv)
+    assert len(sigmas) == 19 and set(sigmas) == {1.0}

@@ -123,3 +123,12 @@ def test_gmconv_and_dcn_in_one_stage_is_an_error():
     with pytest.raises(ValueError, match=r'layer2 asked for both GMConv'):
         GMResNet(50, gmconv_stages=(True, True, True, False, False), dcn=DCN,
                  stage_with_dcn=(False, True, True, True))
+
+
+def test_partial_gmconv_cfg_updates_default_arguments():
+    gm = GMResNet(18, base_channels=8, gmconv_stages=ALL,
+                  gmconv_cfg=dict(stem=dict(sigma_init=2.0),
+                                  body=dict(sigma_init=1.0)))
+    assert isinstance(gm.conv1, DGMConv) and gm.conv1.sigma_init == 2.0
+    assert gm.conv1.pred_pattern == 'sigma1_ratio'
+    assert gm.layer2[0].conv2.sigma.item() == 1.0

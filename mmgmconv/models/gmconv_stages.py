@@ -48,6 +48,8 @@ def resolve_stage_conv_cfgs(
         gmconv_stages: ``num_stages + 1`` bools: stem, layer1, layer2, ...
         gmconv_cfg: ``dict(stem=..., body=...)`` overriding
             :data:`DEFAULT_GMCONV_CFG` part by part; ``None`` for the default.
+            A part with a ``type`` replaces the default; one without only
+            changes its arguments (e.g. ``body=dict(sigma_init=1.0)``).
         conv_cfg: The conv used where GMConv is off (``None``: ``nn.Conv2d``).
         num_stages: Number of residual stages.
         stage_with_dcn: Stages that use DCN (``None``: none). A stage cannot
@@ -68,7 +70,13 @@ def resolve_stage_conv_cfgs(
     if not isinstance(gmconv_cfg, dict) or set(gmconv_cfg) - {'stem', 'body'}:
         raise ValueError(f'gmconv_cfg must be a dict with keys "stem" and/or '
                          f'"body", got {gmconv_cfg!r}')
-    cfgs = {**DEFAULT_GMCONV_CFG, **gmconv_cfg}
+    cfgs = {
+        part: (gmconv_cfg[part] if not isinstance(gmconv_cfg.get(part), dict)
+               or 'type' in gmconv_cfg[part] else
+               {**default, **gmconv_cfg[part]}) if part in gmconv_cfg else
+        default
+        for part, default in DEFAULT_GMCONV_CFG.items()
+    }
     for part in ('stem', 'body'):
         check_conv_cfg(cfgs[part], f'gmconv_cfg["{part}"]')
     check_conv_cfg(conv_cfg, 'conv_cfg')
