@@ -1,6 +1,7 @@
 """mmgmconv: Gaussian Mask Convolution (GMConv) for OpenMMLab."""
 from .checkpoint_safety import allow_mmengine_checkpoint_types
 from . import datasets  # noqa: F401  (registers SklearnDigits)
+from .engine import SigmaLoggerHook
 from .models import GMResNet
 from .ops import (PRED_PATTERNS, SIGMA_MIN, DGMConv, SGMConv, SigmaPredictor,
                   fuse_gmconv, gaussian_mask)
@@ -11,5 +12,5 @@ allow_mmengine_checkpoint_types()
 
 __all__ = [
     'gaussian_mask', 'SIGMA_MIN', 'SGMConv', 'DGMConv', 'PRED_PATTERNS',
-    'SigmaPredictor', 'fuse_gmconv', 'GMResNet', 'allow_mmengine_checkpoint_types'
+    'SigmaPredictor', 'fuse_gmconv', 'GMResNet', 'SigmaLoggerHook', 'allow_mmengine_checkpoint_types'
 ]

@@ -171,3 +171,21 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"'data/coco/' does not exist"
                        r".*download COCO 2017"):
         check_dataset_paths(cfg)
+
+
+def test_sigma_logger_hook_writes_sigmas_to_logs(tiny_cfg, tmp_path):
+    cfg = tmp_path / 'sigma.py'
+    cfg.write_text(f"_base_ = '{tiny_cfg}'\n"
+                   "custom_hooks = [dict(type='SigmaLoggerHook', "
+                   "interval=1)]\n"
+                   "train_cfg = dict(max_epochs=1, val_interval=10)\n")
+    proc = run_tool('tools/train.py', cfg, '--work-dir', tmp_path / 'w')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scalars = [json.loads(line) for line in
+               next((tmp_path / 'w').glob('*/vis_data/scalars.json'))
+               .read_text().splitlines()]
+    last = [s for s in scalars if 'sigma/backbone.layer1.0.conv1' in s][-1]
+    assert 'sigma1/backbone.conv1' in last and 'sigma2/backbone.conv1' in last
+    assert 0 < last['sigma/backbone.layer1.0.conv1'] < 50
+    log = next((tmp_path / 'w').glob('*/*.log')).read_text()
+    assert 'sigma1/backbone.conv1:' in log
