@@ -4,7 +4,7 @@ import os.path as osp
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 #: How to get the data a missing path belongs to, by a word in the path.
 DATA_HINTS = {
@@ -71,6 +71,24 @@ def check_dataset_paths(cfg: Config, splits=('train', 'val', 'test')):
                 raise FileNotFoundError(
                     f'{key}: {path!r} does not exist (working directory '
                     f'{os.getcwd()}). To get the data, {_missing_hint(path)}.')
+
+
+def add_common_args(parser):
+    """The options tools/train.py and tools/test.py share (as mmdet's)."""
+    parser.add_argument('--work-dir', help='where logs, checkpoints and '
+                        'metrics go (default: work_dirs/CONFIG_NAME)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, key=value')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_tool_args(parser):
+    """Parse, and export ``LOCAL_RANK`` for launchers that pass an option."""
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def apply_common_args(cfg: Config, args) -> Config:

@@ -223,3 +223,25 @@ def test_bad_sigma_init(cls, kwargs, match):
 def test_bad_dgmconv_args(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DGMConv(3, 4, 3, **kwargs)
+
+
+def test_sgmconv_eval_cache_follows_weight_and_sigma():
+    torch.manual_seed(0)
+    conv = SGMConv(3, 4, 3, padding=1, sigma_init=1.0).eval()
+    x = torch.randn(1, 3, 6, 6)
+
+    def reference():
+        w = conv.weight * gaussian_mask(3, conv.sigma.detach())
+        return F.conv2d(x, w, conv.bias, padding=1)
+
+    with torch.no_grad():
+        torch.testing.assert_close(conv(x), reference())
+        assert conv._masked_weight_cache is not None
+        conv.sigma.fill_(0.3)  # in-place change: cache must be rebuilt
+        torch.testing.assert_close(conv(x), reference())
+        conv.load_state_dict({**conv.state_dict(),
+                              'weight': torch.randn(4, 3, 3, 3)})
+        torch.testing.assert_close(conv(x), reference())
+    out = conv(x)  # with autograd: no cache, gradients reach sigma
+    out.sum().backward()
+    assert conv.sigma.grad is not None and conv._masked_weight_cache is None

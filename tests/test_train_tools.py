@@ -158,6 +158,16 @@ def test_two_process_ddp_keeps_gmconv_params_identical(tiny_cfg, tmp_path):
                if k.endswith('.sigma'))
     log = next((tmp_path / 'work').glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log
+    # the same checkpoint through tools/dist_test.sh (2 processes)
+    env['PORT'] = str(free_port())
+    proc = subprocess.run(
+        ['bash', 'tools/dist_test.sh', str(cfg),
+         str(tmp_path / 'work/epoch_1.pth'), '2', '--work-dir',
+         str(tmp_path / 'test')],
+        cwd=ROOT, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '| AP | AP50 |' in proc.stdout
+    assert (tmp_path / 'test/metrics.json').exists()
 
 
 def test_missing_dataset_is_a_clear_error(tmp_path):

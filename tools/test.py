@@ -5,32 +5,25 @@ Prints the metrics as a markdown table and saves them to
 """
 import argparse
 import json
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
-from mmgmconv.runner_setup import (apply_common_args, check_dataset_paths,
-                                   metrics_table)
+from mmgmconv.runner_setup import (add_common_args, apply_common_args,
+                                   check_dataset_paths, metrics_table,
+                                   parse_tool_args)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where logs and metrics go')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, key=value')
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_args(parser)
+    return parse_tool_args(parser)
 
 
 def main():

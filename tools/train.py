@@ -4,20 +4,19 @@ Usage as mmdet's tools/train.py; mmgmconv is imported so configs need no
 edit. Distributed: tools/dist_train.sh (torchrun) or tools/slurm_train.sh.
 """
 import argparse
-import os
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
-from mmgmconv.runner_setup import apply_common_args, check_dataset_paths
+from mmgmconv.runner_setup import (add_common_args, apply_common_args,
+                                   check_dataset_paths, parse_tool_args)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (needs a GPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -26,14 +25,8 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or, with no value, from the '
         'latest checkpoint in the work dir')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, key=value')
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_args(parser)
+    return parse_tool_args(parser)
 
 
 def main():

@@ -17,7 +17,9 @@ class SGMConv(nn.Conv2d):
     ``ConvModule`` with ``efficient_conv_bn_eval``) are masked too.
 
     A 1x1 kernel has nothing to mask: it is a plain conv and has no sigma.
-    Use :func:`fuse_gmconv` after training to fold the mask into ``weight``.
+    In eval mode without autograd the masked weight is cached (and rebuilt
+    when ``weight`` or ``sigma`` change), so inference costs what a plain
+    conv does; :func:`fuse_gmconv` folds the mask in for good.
 
     Shapes: input ``(B, C_in, H, W)``, output ``(B, C_out, H', W')``.
     """
@@ -30,6 +32,7 @@ class SGMConv(nn.Conv2d):
         else:
             self.sigma = nn.Parameter(
                 torch.tensor(sigma_init, device=self.weight.device))
+        self._masked_weight_cache = None
 
     def mask(self) -> Tensor:
         """The current mask, ``(kh, kw)`` (all ones for a 1x1 kernel)."""
@@ -37,10 +40,23 @@ class SGMConv(nn.Conv2d):
             return self.weight.new_ones(self.kernel_size)
         return gaussian_mask(self.kernel_size, self.sigma)
 
+    def _masked(self, weight: Tensor) -> Tensor:
+        if self.training or torch.is_grad_enabled() or weight is not \
+                self.weight:
+            self._masked_weight_cache = None
+            return weight * self.mask().to(weight.dtype)
+        key = (weight.data_ptr(), weight._version, weight.dtype,
+               self.sigma.data_ptr(), self.sigma._version)
+        if self._masked_weight_cache is None or \
+                self._masked_weight_cache[0] != key:
+            self._masked_weight_cache = (key,
+                                         weight * self.mask().to(weight.dtype))
+        return self._masked_weight_cache[1]
+
     def _conv_forward(self, input: Tensor, weight: Tensor,
                       bias: Tensor) -> Tensor:
         if self.sigma is not None:
-            weight = weight * self.mask().to(weight.dtype)
+            weight = self._masked(weight)
         return super()._conv_forward(input, weight, bias)
 
     @torch.no_grad()

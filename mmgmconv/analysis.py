@@ -1,0 +1,50 @@
+"""Shared helpers for tools/analysis: build a config's model, count it."""
+from mmengine.analysis import get_model_complexity_info
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from torch import nn
+
+from .ops import DGMConv, SGMConv
+
+
+def build_model_from_config(config, cfg_options=None) -> nn.Module:
+    """Build ``config``'s model in its own scope (mmdet or mmpretrain)."""
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    return MODELS.build(cfg.model)
+
+
+class FeatureForward(nn.Module):
+    """``forward(x)`` = the model's tensor path: features of a detector
+    (``extract_feat``: backbone and neck), logits of a classifier."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        if hasattr(self.model, 'rpn_head') or hasattr(self.model, 'roi_head'):
+            return self.model.extract_feat(x)
+        return self.model(x, mode='tensor')
+
+
+def gmconv_param_count(model: nn.Module) -> int:
+    """Parameters that exist only because of GMConv (sigmas, predictors)."""
+    total = 0
+    for m in model.modules():
+        if isinstance(m, SGMConv) and m.sigma is not None:
+            total += m.sigma.numel()
+        elif isinstance(m, DGMConv):
+            total += sum(p.numel() for p in m.sigma_predictor.parameters())
+    return total
+
+
+def complexity(model: nn.Module, shape) -> dict:
+    """Params, GMConv-only params and FLOPs of ``model`` on ``(3, H, W)``."""
+    model.eval()
+    info = get_model_complexity_info(FeatureForward(model), input_shape=shape,
+                                     show_table=False, show_arch=False)
+    return dict(params=sum(p.numel() for p in model.parameters()),
+                gmconv_params=gmconv_param_count(model), flops=info['flops'])

@@ -1,0 +1,117 @@
+"""tools/analysis: figures, FLOPs, results table, benchmark (tiny models)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmgmconv import SGMConv
+from mmgmconv.analysis import build_model_from_config
+from mmgmconv.datasets import make_shapes_coco
+
+ROOT = Path(__file__).parents[1]
+DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
+DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
+
+
+def run(*args):
+    proc = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def save_checkpoint(config, path, sigma):
+    torch.manual_seed(0)
+    model = build_model_from_config(config)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, SGMConv) and m.sigma is not None:
+                m.sigma.fill_(sigma)
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return path
+
+
+def read_png(path):
+    img = cv2.imread(str(path))
+    assert img is not None and img.size > 0 and img.std() > 0, path
+    return img
+
+
+def test_vis_rf_masks_depends_on_sigma(tmp_path):
+    pngs = {}
+    for sigma in (0.5, 3.0):
+        ckpt = save_checkpoint(DEMO, tmp_path / f's{sigma}.pth', sigma)
+        out = tmp_path / f'out{sigma}'
+        log = run('tools/analysis/vis_rf_masks.py', DEMO, ckpt,
+                  '--out-dir', out)
+        assert 'rf_masks.png' in log and 'sigma_vs_depth.png' in log
+        pngs[sigma] = {n: read_png(out / n) for n in (
+            'rf_masks.png', 'rf_masks_stage_mean.png', 'sigma_vs_depth.png')}
+    for name in pngs[0.5]:
+        a, b = pngs[0.5][name], pngs[3.0][name]
+        assert a.shape != b.shape or not np.array_equal(a, b), name
+
+
+def test_vis_erf_panels_per_checkpoint(tmp_path):
+    root = make_shapes_coco(tmp_path / 'shapes', num_train=1, num_val=3)
+    a = save_checkpoint(DEMO, tmp_path / 'a.pth', 0.3)
+    b = save_checkpoint(DEMO, tmp_path / 'b.pth', 5.0)
+    run('tools/analysis/vis_erf.py', DEMO, a, b, '--images', root / 'val',
+        '--labels', 'narrow', 'wide', '--out', tmp_path / 'erf.png')
+    two = read_png(tmp_path / 'erf.png')
+    run('tools/analysis/vis_erf.py', DEMO, a, '--images', root / 'val',
+        '--out', tmp_path / 'erf1.png')
+    one = read_png(tmp_path / 'erf1.png')
+    assert two.shape[1] > one.shape[1]  # one panel per checkpoint
+
+
+def test_get_flops_folded_matches_plain(tmp_path):
+    cfg = ROOT / 'configs/classification/cifar/resnet20-sgmconv_1xb128_cifar10.py'
+    plain_cfg = ROOT / 'configs/classification/cifar/resnet20_1xb128_cifar10.py'
+    out = tmp_path / 'f.json'
+    run('tools/analysis/get_flops.py', cfg, '--shape', 32, 32, '--out', out)
+    res = json.loads(out.read_text())
+    plain = json.loads((lambda p: (run('tools/analysis/get_flops.py',
+                                       plain_cfg, '--shape', 32, 32,
+                                       '--out', p), p.read_text())[1])(
+        tmp_path / 'p.json'))
+    assert res['before']['gmconv_params'] == 19
+    assert res['after']['gmconv_params'] == 0
+    assert res['after']['params'] == plain['after']['params']
+    assert res['after']['flops'] == plain['after']['flops']
+    # ResNet-20 on CIFAR: 41M multiply-adds (Table I: 42 M)
+    assert 40e6 < res['after']['flops'] < 42.5e6
+
+
+def test_collect_results_table(tmp_path):
+    for name, ap in (('faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco.py', 0.381),
+                     ('faster-rcnn_r50_fpn_1x_coco.py', 0.369)):
+        d = tmp_path / name
+        d.mkdir()
+        (d / 'metrics.json').write_text(json.dumps(dict(
+            config=f'configs/gmconv/{name}', checkpoint='x.pth',
+            metrics={'coco/bbox_mAP': ap, 'coco/bbox_mAP_s': 0.2})))
+    table = run('tools/analysis/collect_results.py',
+                *sorted(tmp_path.iterdir()))
+    assert '| faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco.py | 38.1 | 37.9 ' \
+        '| +0.2 | 20.0 | 21.7 | -1.7 |' in table
+    assert '| faster-rcnn_r50_fpn_1x_coco.py | 36.9 | 37.0 | -0.1 |' in table
+
+
+def test_benchmark_runs_and_reports_ratios(tmp_path):
+    out = tmp_path / 'b.json'
+    log = run('tools/analysis/benchmark.py', '--batch', 1, '--size', 128,
+              '--warmup', 0, '--reps', 1, '--skip-detector', '--out', out)
+    res = json.loads(out.read_text())
+    assert set(res['backbone']) == {'StdConv', 'S-GMConv', 'S-GMConv folded', 'GMConv',
+                                    'GMConv folded', 'DCN L2-L4',
+                                    'GMConv-DCN'}
+    assert all(r['train_s'] > 0 and r['infer_s'] > 0
+               for r in res['backbone'].values())
+    assert '| StdConv |' in log and '| 1.000 |' in log

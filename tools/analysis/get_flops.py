@@ -1,0 +1,48 @@
+"""Params and FLOPs of a config's model before and after folding GMConv.
+
+    python tools/analysis/get_flops.py CONFIG [--shape H W] [--out X.json]
+
+Counts with mmengine's complexity analyser on one image (the detector's
+backbone and neck, the classifier's whole network). After folding, S-GMConv
+layers are plain convs: the paper's claim is that the folded network has
+the plain network's parameters and FLOPs; what is left is the D-GMConv
+sigma predictor (its input-dependent mask cannot be folded).
+"""
+import argparse
+import json
+
+import mmgmconv  # noqa: F401
+from mmgmconv import fuse_gmconv
+from mmgmconv.analysis import build_model_from_config, complexity
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('config')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help='input size (default: 224x224, or 800x1333 '
+                        'for a detector)')
+    parser.add_argument('--out', help='write the numbers as JSON here')
+    args = parser.parse_args()
+
+    model = build_model_from_config(args.config)
+    is_det = hasattr(model, 'rpn_head') or hasattr(model, 'roi_head')
+    shape = (3, *(args.shape or ((800, 1333) if is_det else (224, 224))))
+    before = complexity(model, shape)
+    after = complexity(fuse_gmconv(model), shape)
+    plain = after['params'] - after['gmconv_params']
+    print(f'{args.config}, input {shape}\n\n'
+          '| | params (M) | GMConv-only params | FLOPs (G) |\n|---|---|---|---|')
+    for name, r in (('as trained', before), ('folded', after)):
+        print(f"| {name} | {r['params'] / 1e6:.4f} | {r['gmconv_params']} | "
+              f"{r['flops'] / 1e9:.4f} |")
+    print(f'\nplain network: {plain / 1e6:.4f} M params; folded model has '
+          f"{after['gmconv_params']} params more (D-GMConv predictors)")
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(dict(config=args.config, shape=shape, before=before,
+                           after=after), f, indent=2)
+
+
+if __name__ == '__main__':
+    main()

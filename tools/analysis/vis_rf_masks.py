@@ -1,0 +1,83 @@
+"""Learned RF masks of every GMConv layer (paper Fig. 7) and sigma by depth.
+
+    python tools/analysis/vis_rf_masks.py CONFIG CHECKPOINT [--out-dir DIR]
+
+Writes DIR/rf_masks.png (each layer's mask), DIR/rf_masks_stage_mean.png
+(the average mask per body stage) and DIR/sigma_vs_depth.png. Works for
+detection and classification checkpoints.
+"""
+import argparse
+import math
+import os
+import os.path as osp
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+from mmengine.runner import load_checkpoint  # noqa: E402
+
+import mmgmconv  # noqa: F401,E402
+from mmgmconv.analysis import build_model_from_config  # noqa: E402
+from mmgmconv.visualization import layer_masks, stage_mean_masks  # noqa
+
+
+def grid(items, path, title):
+    cols = min(8, len(items))
+    rows = math.ceil(len(items) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2.2 * rows),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis('off')
+    for ax, (label, mask) in zip(axes.flat, items):
+        ax.imshow(mask, cmap='viridis', vmin=0, vmax=1)
+        ax.set_title(label, fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out-dir', default='work_dirs/rf_masks')
+    args = parser.parse_args()
+    model = build_model_from_config(args.config)
+    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
+    model.eval()
+    masks = layer_masks(model)
+    if not masks:
+        raise ValueError(f'{args.config} has no GMConv layer with a mask')
+    os.makedirs(args.out_dir, exist_ok=True)
+    name = osp.basename(args.checkpoint)
+
+    path = osp.join(args.out_dir, 'rf_masks.png')
+    grid([(f'{n}\ns={s1:.2f}' + (f',{s2:.2f}' if s2 != s1 else ''), m)
+          for n, (m, s1, s2) in masks.items()], path,
+         f'RF masks of {len(masks)} GMConv layers ({name})')
+    print(f'{path}: the mask of every GMConv layer, in network order')
+
+    path = osp.join(args.out_dir, 'rf_masks_stage_mean.png')
+    grid(list(stage_mean_masks(masks).items()), path,
+         f'average RF mask per stage ({name})')
+    print(f'{path}: the average mask of each body stage')
+
+    path = osp.join(args.out_dir, 'sigma_vs_depth.png')
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.plot([s1 for _, s1, _ in masks.values()], 'o-', label='sigma1')
+    ax.plot([s2 for _, _, s2 in masks.values()], 'x--', label='sigma2')
+    ax.set_xlabel('GMConv layer (network order)')
+    ax.set_ylabel('sigma')
+    ax.set_yscale('log')
+    ax.legend()
+    ax.set_title(f'learned sigma by depth ({name})')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f'{path}: sigma of each GMConv layer against depth')
+
+
+if __name__ == '__main__':
+    main()
