@@ -16,6 +16,12 @@ def build_model_from_config(config, cfg_options=None) -> nn.Module:
     return MODELS.build(cfg.model)
 
 
+def is_detector(model: nn.Module) -> bool:
+    """Whether ``model`` is an mmdet two-stage or single-stage detector."""
+    return hasattr(model, 'rpn_head') or hasattr(model, 'roi_head') or \
+        hasattr(model, 'bbox_head')
+
+
 class FeatureForward(nn.Module):
     """``forward(x)`` = the model's tensor path: features of a detector
     (``extract_feat``: backbone and neck), logits of a classifier."""
@@ -25,7 +31,7 @@ class FeatureForward(nn.Module):
         self.model = model
 
     def forward(self, x):
-        if hasattr(self.model, 'rpn_head') or hasattr(self.model, 'roi_head'):
+        if is_detector(self.model):
             return self.model.extract_feat(x)
         return self.model(x, mode='tensor')
 

@@ -5,7 +5,6 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .ops import DGMConv, SGMConv, gaussian_mask
@@ -83,8 +82,3 @@ def load_images(paths: List[str], preprocessor, size: int):
         t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
         imgs.append((t.float() - mean) / std)
     return imgs
-
-
-def resize_to(mask: np.ndarray, size: int) -> np.ndarray:
-    t = torch.from_numpy(mask)[None, None].float()
-    return F.interpolate(t, size=(size, size), mode='nearest')[0, 0].numpy()

@@ -13,7 +13,8 @@ import json
 
 import mmgmconv  # noqa: F401
 from mmgmconv import fuse_gmconv
-from mmgmconv.analysis import build_model_from_config, complexity
+from mmgmconv.analysis import (build_model_from_config, complexity,
+                               is_detector)
 
 
 def main():
@@ -26,8 +27,8 @@ def main():
     args = parser.parse_args()
 
     model = build_model_from_config(args.config)
-    is_det = hasattr(model, 'rpn_head') or hasattr(model, 'roi_head')
-    shape = (3, *(args.shape or ((800, 1333) if is_det else (224, 224))))
+    default = (800, 1333) if is_detector(model) else (224, 224)
+    shape = (3, *(args.shape or default))
     before = complexity(model, shape)
     after = complexity(fuse_gmconv(model), shape)
     plain = after['params'] - after['gmconv_params']
