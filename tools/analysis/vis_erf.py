@@ -66,8 +66,8 @@ def main():
         ax.imshow(erf, cmap='inferno', vmin=0, vmax=1)
         ax.set_title(label, fontsize=9)
         ax.axis('off')
-    fig.suptitle(f'effective receptive field, backbone output {args.stage}, '
-                 f'{len(paths)} images')
+    fig.suptitle(f'ERF, backbone output {args.stage}, {len(paths)} images',
+                 fontsize=10)
     fig.tight_layout()
     Path(osp.dirname(args.out) or '.').mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)
