@@ -35,6 +35,18 @@ def check_conv_cfg(cfg: Optional[dict], name: str) -> None:
             f"'Conv2d', 'ConvWS', 'DCN'.")
 
 
+def _override_part(default: dict, gmconv_cfg: dict, part: str):
+    """``gmconv_cfg[part]`` if it names a type (or is not a dict), the
+    default updated with it if it only changes arguments, else the default.
+    """
+    if part not in gmconv_cfg:
+        return default
+    override = gmconv_cfg[part]
+    if isinstance(override, dict) and 'type' not in override:
+        return {**default, **override}
+    return override
+
+
 def resolve_stage_conv_cfgs(
         gmconv_stages: Sequence[bool],
         gmconv_cfg: Optional[dict],
@@ -71,10 +83,7 @@ def resolve_stage_conv_cfgs(
         raise ValueError(f'gmconv_cfg must be a dict with keys "stem" and/or '
                          f'"body", got {gmconv_cfg!r}')
     cfgs = {
-        part: (gmconv_cfg[part] if not isinstance(gmconv_cfg.get(part), dict)
-               or 'type' in gmconv_cfg[part] else
-               {**default, **gmconv_cfg[part]}) if part in gmconv_cfg else
-        default
+        part: _override_part(default, gmconv_cfg, part)
         for part, default in DEFAULT_GMCONV_CFG.items()
     }
     for part in ('stem', 'body'):
