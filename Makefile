@@ -11,7 +11,7 @@ $(STAMP): setup.py tools/setup_env.sh
 	touch $@
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -rf tests
 
 # The main job: train a small GMConv Faster R-CNN on the embedded shapes
 # dataset (CPU, a few minutes) and print its COCO bbox AP.
