@@ -85,6 +85,7 @@ def test_dgmconv_reflect_padding_matches_reference():
 
 
 def test_dgmconv_starts_at_sigma_init_and_learns():
+    torch.manual_seed(0)
     conv = DGMConv(3, 8, 7, stride=2, padding=3, sigma_init=4.0)
     x = torch.randn(4, 3, 16, 16)
     s1, s2 = conv.predict_sigmas(x)
