@@ -36,5 +36,6 @@ param_scheduler = dict(type='CosineAnnealingLR', by_epoch=True, T_max=10)
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
+randomness = dict(seed=0)
 default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=10, max_keep_ckpts=1))

@@ -4,6 +4,10 @@ from mmpretrain.models.backbones.resnet import BasicBlock
 from mmpretrain.registry import MODELS
 
 from .gmconv_resnet_mixin import GMConvResNetMixin
+from .zero_pad_shortcut import ZeroPadShortcut
+
+#: ``shortcut`` values of ``GMResNet_CIFAR`` (He et al.'s options B and A).
+SHORTCUTS = ('projection', 'zero_pad')
 
 
 @MODELS.register_module('GMResNet')
@@ -25,9 +29,15 @@ class GMResNet_CIFAR(GMConvResNetMixin, ResNet_CIFAR):
     ``(depth - 2) / 6`` BasicBlocks with 16, 32, 64 channels; pass
     ``num_stages=3, stem_channels=16, base_channels=16, strides=(1, 2, 2),
     dilations=(1, 1, 1), out_indices=(2, )`` (see configs/classification).
-    Shortcuts that change shape are 1x1 convs (option B). Depth 18, 34, 50,
-    101, 152: the four-stage ResNets used on CIFAR by Cutout (DeVries and
-    Taylor 2017), as mmpretrain's ``ResNet_CIFAR``.
+    Depth 18, 34, 50, 101, 152: the four-stage ResNets used on CIFAR by
+    Cutout (DeVries and Taylor 2017), as mmpretrain's ``ResNet_CIFAR``.
+
+    Args:
+        shortcut: How a block that changes shape adds its input:
+            ``'projection'`` (1x1 conv + norm, option B, mmpretrain's
+            default) or ``'zero_pad'`` (subsample and append zero channels,
+            option A, He et al.'s CIFAR choice and the parameter counts of
+            the paper's Table I).
 
     ``gmconv_stages`` has ``num_stages + 1`` entries (stem first).
     """
@@ -37,7 +47,11 @@ class GMResNet_CIFAR(GMConvResNetMixin, ResNet_CIFAR):
            for d in (20, 32, 44, 56, 110)},
     }
 
-    def __init__(self, depth, num_stages=4, **kwargs):
+    def __init__(self, depth, num_stages=4, shortcut='projection', **kwargs):
+        if shortcut not in SHORTCUTS:
+            raise ValueError(f'GMResNet_CIFAR shortcut must be one of '
+                             f'{SHORTCUTS}, got {shortcut!r}')
+        self.shortcut = shortcut
         if depth not in self.arch_settings:
             raise ValueError(f'GMResNet_CIFAR depth must be one of '
                              f'{sorted(self.arch_settings)}, got {depth!r}')
@@ -46,3 +60,11 @@ class GMResNet_CIFAR(GMConvResNetMixin, ResNet_CIFAR):
             raise ValueError(f'depth {depth} has {stages} stages, got '
                              f'num_stages={num_stages}')
         super().__init__(depth, num_stages=num_stages, **kwargs)
+
+    def make_res_layer(self, **kwargs):
+        layer = super().make_res_layer(**kwargs)
+        if self.shortcut == 'zero_pad' and layer[0].downsample is not None:
+            layer[0].downsample = ZeroPadShortcut(
+                kwargs['in_channels'], kwargs['out_channels'],
+                kwargs['stride'])
+        return layer
