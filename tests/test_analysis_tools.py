@@ -107,7 +107,8 @@ def test_collect_results_table(tmp_path):
 def test_benchmark_runs_and_reports_ratios(tmp_path):
     out = tmp_path / 'b.json'
     log = run('tools/analysis/benchmark.py', '--batch', 1, '--size', 128,
-              '--warmup', 0, '--reps', 1, '--skip-detector', '--out', out)
+              '--warmup', 0, '--reps', 1, '--layer-reps', 1, '--skip-detector',
+              '--out', out)
     res = json.loads(out.read_text())
     assert set(res['backbone']) == {'StdConv', 'S-GMConv', 'S-GMConv folded', 'GMConv',
                                     'GMConv folded', 'DCN L2-L4',
@@ -115,3 +116,9 @@ def test_benchmark_runs_and_reports_ratios(tmp_path):
     assert all(r['train_s'] > 0 and r['infer_s'] > 0
                for r in res['backbone'].values())
     assert '| StdConv |' in log and '| 1.000 |' in log
+    layer = res['dgmconv_layer']
+    assert set(layer) == {'image input', 'input with gradient'}
+    assert all(set(t) == {'plain conv', 'D-GMConv (grouped)',
+                          'D-GMConv (per-image loop)'} and min(t.values()) > 0
+               for t in layer.values())
+    assert '| image input | D-GMConv (grouped) |' in log

@@ -11,7 +11,8 @@ drift in the machine's speed hits them all alike. Peak memory of a
 training step is measured for each variant in a fresh process. Everything
 is printed as absolute figures and as ratios to StdConv from the same run. Also times one D-GMConv
 layer against a plain conv of the same shape (batch 16, 7x7, 3->64,
-224x224), and its grouped convolution against a per-image loop. Runs on
+224x224), for an image input and for an input that needs its gradient,
+and its grouped convolution against a per-image loop. Runs on
 the GPU when there is one (``--device``).
 """
 import argparse
@@ -50,10 +51,14 @@ def timed_once(fn, device):
     return time.perf_counter() - start
 
 
-def timed(fn, device, warmup, reps):
-    """Median seconds of ``fn()`` over ``reps`` runs after ``warmup``."""
-    times = [timed_once(fn, device) for _ in range(warmup + reps)]
-    return statistics.median(times[warmup:])
+def time_in_turn(fns, device, warmup, reps):
+    """Median seconds of each ``fns[name]()`` over ``reps`` runs after
+    ``warmup``, calling the functions in turn (round-robin)."""
+    times = {name: [] for name in fns}
+    for _ in range(warmup + reps):
+        for name, fn in fns.items():
+            times[name].append(timed_once(fn, device))
+    return {name: statistics.median(t[warmup:]) for name, t in times.items()}
 
 
 def _proc_status_mb(field):
@@ -140,14 +145,12 @@ def time_round_robin(kind, args):
     steps = {v: make_steps(kind, v, args) for v in VARIANTS}
     result = {v: {} for v in VARIANTS}
     for phase, index, mode in (('train_s', 1, True), ('infer_s', 2, False)):
-        times = {v: [] for v in VARIANTS}
         for model, *_ in steps.values():
             model.train(mode)
-        for _ in range(args.warmup + args.reps):
-            for v, fns in steps.items():
-                times[v].append(timed_once(fns[index], args.device))
+        medians = time_in_turn({v: fns[index] for v, fns in steps.items()},
+                               args.device, args.warmup, args.reps)
         for v in VARIANTS:
-            result[v][phase] = statistics.median(times[v][args.warmup:])
+            result[v][phase] = medians[v]
     return result
 
 
@@ -173,31 +176,40 @@ def memory_isolated(kind, variant, args):
 
 
 def dgmconv_layer(args):
-    """One D-GMConv against nn.Conv2d, and grouped conv against a loop."""
+    """One D-GMConv against nn.Conv2d, and grouped conv against a loop.
+
+    Two cases: an image input (the stem, where the paper puts D-GMConv: no
+    gradient for the input) and an input that needs its gradient (a
+    D-GMConv deeper in a network).
+    """
     from mmgmconv import DGMConv, gaussian_mask
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    x = torch.randn(16, 3, 224, 224, device=args.device, requires_grad=True)
     plain = torch.nn.Conv2d(3, 64, 7, 2, 3, bias=False).to(args.device)
     dyn = DGMConv(3, 64, 7, 2, 3, bias=False).to(args.device)
+    result = {}
+    for case, input_grad in (('image input', False),
+                             ('input with gradient', True)):
+        x = torch.randn(16, 3, 224, 224, device=args.device,
+                        requires_grad=input_grad)
 
-    def step(conv):
-        return lambda: conv(x).sum().backward()
+        def step(conv, x=x):
+            return lambda: conv(x).sum().backward()
 
-    def loop():
-        s1, s2 = dyn.predict_sigmas(x)
-        mask = gaussian_mask(7, s1, s2)
-        out = torch.cat([
-            F.conv2d(x[i:i + 1], dyn.weight * mask[i], None, 2, 3)
-            for i in range(x.shape[0])
-        ])
-        out.sum().backward()
+        def loop(x=x):
+            s1, s2 = dyn.predict_sigmas(x)
+            mask = gaussian_mask(7, s1, s2)
+            out = torch.cat([
+                F.conv2d(x[i:i + 1], dyn.weight * mask[i], None, 2, 3)
+                for i in range(x.shape[0])
+            ])
+            out.sum().backward()
 
-    res = {name: timed(fn, args.device, args.warmup, args.reps)
-           for name, fn in [('plain conv', step(plain)),
-                            ('D-GMConv (grouped)', step(dyn)),
-                            ('D-GMConv (per-image loop)', loop)]}
-    return res
+        result[case] = time_in_turn(
+            {'plain conv': step(plain), 'D-GMConv (grouped)': step(dyn),
+             'D-GMConv (per-image loop)': loop},
+            args.device, args.warmup, args.layer_reps)
+    return result
 
 
 def table(rows, base):
@@ -223,6 +235,8 @@ def main():
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--reps', type=int, default=5)
+    parser.add_argument('--layer-reps', type=int, default=20,
+                        help='timed runs of the single-layer benchmark')
     parser.add_argument('--skip-detector', action='store_true')
     parser.add_argument('--out', help='write the results as JSON here')
     args = parser.parse_args()
@@ -241,12 +255,13 @@ def main():
         batch = args.batch if kind == 'backbone' else args.det_batch
         print(f'## ResNet-50 {kind}, batch {batch}, {args.size}x{args.size}'
               f'\n\n{table(rows, rows["StdConv"])}\n')
-    layer = dgmconv_layer(args)
-    results['dgmconv_layer'] = layer
+    results['dgmconv_layer'] = dgmconv_layer(args)
     print('## One layer, forward + backward (batch 16, 7x7, 3->64, 224x224)'
-          '\n\n| layer | time (s) | x plain conv |\n|---|---|---|')
-    for name, t in layer.items():
-        print(f"| {name} | {t:.4f} | {t / layer['plain conv']:.3f} |")
+          '\n\n| input | layer | time (s) | x plain conv |\n|---|---|---|---|')
+    for case, layer in results['dgmconv_layer'].items():
+        for name, t in layer.items():
+            print(f"| {case} | {name} | {t:.4f} | "
+                  f"{t / layer['plain conv']:.3f} |")
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=2)
