@@ -121,6 +121,17 @@ def use_cpu_distributed(cfg: Config):
         dist.init_process_group(backend='gloo')
 
 
+def close_distributed():
+    """Destroy the default process group, if any, once a run succeeded.
+
+    mmengine 0.10 never does, and a gloo process that exits with its group
+    alive can abort at interpreter shutdown ("terminate called without an
+    active exception", pytorch issue 190489), failing a finished run.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 #: Short names for the metrics the papers' tables report.
 METRIC_NAMES = {
     'coco/bbox_mAP': 'AP',

@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmgmconv.datasets import make_shapes_coco
-from mmgmconv.runner_setup import check_dataset_paths
+from mmgmconv.runner_setup import check_dataset_paths, close_distributed
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
@@ -199,3 +199,13 @@ def test_sigma_logger_hook_writes_sigmas_to_logs(tiny_cfg, tmp_path):
     assert 0 < last['sigma/backbone.layer1.0.conv1'] < 50
     log = next((tmp_path / 'w').glob('*/*.log')).read_text()
     assert 'sigma1/backbone.conv1:' in log
+
+
+def test_close_distributed_destroys_the_process_group(tmp_path):
+    store = torch.distributed.FileStore(str(tmp_path / 'store'), 1)
+    torch.distributed.init_process_group('gloo', store=store, rank=0,
+                                         world_size=1)
+    assert torch.distributed.is_initialized()
+    close_distributed()
+    assert not torch.distributed.is_initialized()
+    close_distributed()  # no group: nothing to do

@@ -14,8 +14,8 @@ from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.runner_setup import (add_common_args, apply_common_args,
-                                   check_dataset_paths, metrics_table,
-                                   parse_tool_args)
+                                   check_dataset_paths, close_distributed,
+                                   metrics_table, parse_tool_args)
 
 
 def parse_args():
@@ -47,6 +47,7 @@ def main():
         with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
             json.dump(dict(config=args.config, checkpoint=args.checkpoint,
                            metrics=metrics), f, indent=2)
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -11,7 +11,8 @@ from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.runner_setup import (add_common_args, apply_common_args,
-                                   check_dataset_paths, parse_tool_args)
+                                   check_dataset_paths, close_distributed,
+                                   parse_tool_args)
 
 
 def parse_args():
@@ -48,6 +49,7 @@ def main():
     runner = (RUNNERS.build(cfg)
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
     runner.train()
+    close_distributed()
 
 
 if __name__ == '__main__':
