@@ -10,12 +10,11 @@ still needs that stem in the config that loads the fused weights.
 import argparse
 
 import torch
-from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv import DGMConv, fuse_gmconv
+from mmgmconv.analysis import build_model_from_config
 
 
 def main():
@@ -25,9 +24,7 @@ def main():
     parser.add_argument('out', help='where to write the fused checkpoint')
     args = parser.parse_args()
 
-    cfg = Config.fromfile(args.config)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
+    model = build_model_from_config(args.config)
     ckpt = load_checkpoint(model, args.checkpoint, map_location='cpu',
                            strict=True)
     model = fuse_gmconv(model.eval())
