@@ -1,4 +1,5 @@
 """What tools/train.py and tools/test.py do to a config before running it."""
+import gc
 import os
 import os.path as osp
 
@@ -126,9 +127,13 @@ def close_distributed():
 
     mmengine 0.10 never does, and a gloo process that exits with its group
     alive can abort at interpreter shutdown ("terminate called without an
-    active exception", pytorch issue 190489), failing a finished run.
+    active exception", pytorch issue 190489), failing a finished run. Call
+    it after the runner is out of scope: garbage (the DDP wrapper and its
+    reducer, which hold the group) is collected first, then the group is
+    shut down while the interpreter is fully alive.
     """
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 

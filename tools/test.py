@@ -47,8 +47,8 @@ def main():
         with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
             json.dump(dict(config=args.config, checkpoint=args.checkpoint,
                            metrics=metrics), f, indent=2)
-    close_distributed()
 
 
 if __name__ == '__main__':
     main()
+    close_distributed()

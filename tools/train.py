@@ -49,8 +49,8 @@ def main():
     runner = (RUNNERS.build(cfg)
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
     runner.train()
-    close_distributed()
 
 
 if __name__ == '__main__':
     main()
+    close_distributed()
