@@ -26,7 +26,8 @@ def paper_numbers():
     """``{config file name: {column: paper value}}`` from the README tables.
 
     Detection rows list AP, AP50, AP75, APs, APm, APl; Table II rows top-1,
-    top-5; Table I rows CIFAR-10 / CIFAR-100 top-1 for two configs.
+    top-5; Table IV rows top-1; Table I rows CIFAR-10 / CIFAR-100 top-1 for
+    two configs (the last two decimal numbers of the row).
     """
     papers = {}
     det = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl')
@@ -39,7 +40,7 @@ def paper_numbers():
     for line in cls_readme.splitlines():
         links = re.findall(r'\]\(((?:cifar|imagenet)/[^)]+)\)', line)
         nums = re.findall(r'\| (\d+\.\d+) (?=\|)', line)
-        if len(links) == 2 and len(nums) >= 4:  # Table I: c10 / c100
+        if len(links) == 2 and len(nums) >= 2:  # Table I: c10 / c100
             papers[osp.basename(links[0])] = {'top-1': float(nums[-2])}
             papers[osp.basename(links[1])] = {'top-1': float(nums[-1])}
         elif len(links) == 1 and 'imagenet' in links[0] and nums:
@@ -47,6 +48,8 @@ def paper_numbers():
             name = osp.basename(links[0])
             if line.count('|') > 8:  # Table II: params, FLOPs, top-1, top-5
                 papers[name] = {'top-1': vals[-2], 'top-5': vals[-1]}
+            else:  # Table IV: top-1 (Table II's row, if any, has top-5 too)
+                papers.setdefault(name, {'top-1': vals[-1]})
     return papers
 
 
