@@ -7,11 +7,9 @@ from torch import nn
 from .ops import DGMConv, SGMConv
 
 
-def build_model_from_config(config, cfg_options=None) -> nn.Module:
+def build_model_from_config(config) -> nn.Module:
     """Build ``config``'s model in its own scope (mmdet or mmpretrain)."""
     cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     return MODELS.build(cfg.model)
 

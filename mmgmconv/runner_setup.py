@@ -1,4 +1,5 @@
-"""What tools/train.py and tools/test.py do to a config before running it."""
+"""What tools/train.py and tools/test.py share: config set-up, data checks,
+distributed set-up and tear-down, the metrics table."""
 import gc
 import os
 import os.path as osp

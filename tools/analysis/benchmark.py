@@ -86,7 +86,7 @@ def peak_memory_mb(device):
 
 
 def build(kind, variant):
-    """The backbone or detector of ``variant``, and a train-loss closure."""
+    """The ResNet-50 backbone or Faster R-CNN of ``variant``."""
     import mmgmconv  # noqa: F401
     from mmdet.registry import MODELS
     from mmengine.config import Config

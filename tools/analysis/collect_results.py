@@ -13,13 +13,9 @@ import os.path as osp
 import re
 from pathlib import Path
 
+from mmgmconv.runner_setup import METRIC_NAMES
+
 ROOT = Path(__file__).parents[2]
-COLUMNS = {
-    'coco/bbox_mAP': 'AP', 'coco/bbox_mAP_50': 'AP50',
-    'coco/bbox_mAP_75': 'AP75', 'coco/bbox_mAP_s': 'APs',
-    'coco/bbox_mAP_m': 'APm', 'coco/bbox_mAP_l': 'APl',
-    'accuracy/top1': 'top-1', 'accuracy/top5': 'top-5',
-}
 
 
 def paper_numbers():
@@ -66,8 +62,8 @@ def main():
             raise FileNotFoundError(f'{path} not found: run tools/test.py '
                                     f'with --work-dir {work_dir} first')
         run = json.loads(path.read_text())
-        measured = {COLUMNS[k]: v for k, v in run['metrics'].items()
-                    if k in COLUMNS}
+        measured = {METRIC_NAMES[k]: v for k, v in run['metrics'].items()
+                    if k in METRIC_NAMES}
         # COCO AP is a fraction in mmdet, a percentage in the paper
         measured = {k: v * 100 if k.startswith('AP') else v
                     for k, v in measured.items()}
