@@ -117,7 +117,8 @@ def assert_resumed_from(work, ckpt_path):
     for k, v in ckpt['state_dict'].items():
         assert torch.equal(start['state_dict'][k], v), k
     saved_opt, opt = ckpt['optimizer'], start['optimizer']
-    assert saved_opt['state'] and opt['state'].keys() == saved_opt['state'].keys()
+    assert saved_opt['state']
+    assert opt['state'].keys() == saved_opt['state'].keys()
     for idx, state in saved_opt['state'].items():
         assert torch.equal(opt['state'][idx]['momentum_buffer'],
                            state['momentum_buffer'])
@@ -153,7 +154,7 @@ def test_truncated_latest_checkpoint_is_skipped_on_resume(tmp_path):
 
     resumed = train(cfg, work, '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    log = next(work.glob('*/*.log')).read_text()
+    log = sorted(work.glob('*/*.log'))[-1].read_text()  # the resumed run's
     assert f'--resume: skipped {latest}: it is truncated' in log
     assert_resumed_from(work, work / 'epoch_1.pth')
     assert_checkpoints_complete(work)  # epoch 2 written again, in full

@@ -55,9 +55,11 @@ class AtomicCheckpointHook(CheckpointHook):
     3. only then are checkpoints beyond ``max_keep_ckpts`` removed.
 
     A crash at any moment therefore leaves complete checkpoints under
-    checkpoint names and a ``last_checkpoint`` naming a complete one (at
-    worst the previous one, or one a crash left unrecorded, which
-    ``tools/train.py --resume`` finds). In a distributed run mmengine's
+    checkpoint names, the previous checkpoint until the new one is in place,
+    and a ``last_checkpoint`` naming a complete one (the previous one when
+    the crash came between the two renames; when it came before the first
+    ``last_checkpoint``, ``tools/train.py --resume`` finds the checkpoint by
+    its name). In a distributed run mmengine's
     ``Runner.save_checkpoint`` writes on rank 0 only, and rank 0 renames.
 
     With a non-local backend (``backend_args``/``out_dir`` of an object
