@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.fileio import (BaseStorageBackend, FileClient, get_file_backend,
+                             register_backend)
+from mmengine.logging import MessageHub, MMLogger
 
 from mmgmconv.engine.checkpoint_hook import (AtomicCheckpointHook,
                                              write_text_atomically)
@@ -217,6 +220,76 @@ def test_no_complete_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match='not_torch.pth: cannot resume from '
                        r'it: it is a zip archive but not a torch checkpoint'):
         check_resume_checkpoint(str(tmp_path / 'not_torch.pth'))
+
+
+class ObjectStore(BaseStorageBackend):
+    """An in-memory object store: ``put`` is atomic, nothing renames."""
+    objects = {}
+
+    def get(self, filepath):
+        return self.objects[filepath]
+
+    def get_text(self, filepath):
+        return self.objects[filepath].decode()
+
+    def put(self, obj, filepath):
+        self.objects[filepath] = obj
+
+    def isfile(self, filepath):
+        return filepath in self.objects
+
+    def isdir(self, filepath):
+        return False
+
+    def remove(self, filepath):
+        del self.objects[filepath]
+
+    def join_path(self, filepath, *filepaths):
+        return '/'.join([filepath.rstrip('/'), *filepaths])
+
+
+class RecordingRunner:
+    """What the hook uses of a runner; saves record the files present."""
+
+    def __init__(self, work_dir):
+        self.work_dir, self.epoch, self.iter = str(work_dir), 0, 0
+        self.logger = MMLogger.get_instance('ckpt_hook_test')
+        self.message_hub = MessageHub.get_instance(self.work_dir)
+        self.files_while_saving = []
+
+    def save_checkpoint(self, out_dir, filename, file_client_args=None,
+                        backend_args=None, **kwargs):
+        backend = get_file_backend(out_dir, backend_args=backend_args)
+        self.files_while_saving.append(
+            sorted(ObjectStore.objects) if isinstance(backend, ObjectStore)
+            else sorted(os.listdir(out_dir)))
+        backend.put(b'weights', backend.join_path(out_dir, filename))
+
+
+@pytest.mark.parametrize('out_dir', [None, 'memory://bucket'])
+def test_outdated_checkpoint_removed_after_the_new_one(tmp_path, out_dir):
+    register_backend('memory', ObjectStore, force=True, prefixes='memory')
+    FileClient.register_backend('memory', ObjectStore, force=True,
+                                prefixes='memory')
+    runner = RecordingRunner(tmp_path / 'work')
+    os.makedirs(runner.work_dir)
+    hook = AtomicCheckpointHook(interval=1, max_keep_ckpts=1,
+                                out_dir=out_dir)
+    hook.before_train(runner)
+    for runner.epoch in range(3):
+        hook.after_train_epoch(runner)
+    last = str(tmp_path / 'work/epoch_3.pth')
+    if out_dir is None:  # local: written as NAME.partial, then renamed
+        assert runner.files_while_saving[2] == ['epoch_2.pth',
+                                                'last_checkpoint']
+        assert sorted(os.listdir(runner.work_dir)) == ['epoch_3.pth',
+                                                       'last_checkpoint']
+    else:  # object store: written under its name, old one removed after
+        last = 'memory://bucket/work/epoch_3.pth'
+        assert runner.files_while_saving[2] == [
+            'memory://bucket/work/epoch_2.pth']
+        assert sorted(ObjectStore.objects) == [last]
+    assert (tmp_path / 'work/last_checkpoint').read_text() == last
 
 
 def test_every_config_uses_the_atomic_checkpoint_hook():
