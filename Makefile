@@ -20,6 +20,8 @@ DEMO_DIR := work_dirs/demo
 
 demo: $(DEMO_DIR)/epoch_12.pth
 	$(PY) tools/test.py $(DEMO_CFG) $< --work-dir $(DEMO_DIR)
+	$(PY) tools/image_demo.py data/shapes_coco/val/0000[1-4].png $(DEMO_CFG) \
+		--weights $< --out-dir $(DEMO_DIR)/image_demo
 
 $(DEMO_DIR)/epoch_12.pth: $(STAMP) $(DEMO_CFG)
 	$(PY) tools/dataset/make_shapes_coco.py

@@ -11,6 +11,8 @@ def build_model_from_config(config) -> nn.Module:
     """Build ``config``'s model in its own scope (mmdet or mmpretrain)."""
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
+    # as mmengine's Runner does: mmpretrain configs put it at the top level
+    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     return MODELS.build(cfg.model)
 
 

@@ -7,26 +7,60 @@ import numpy as np
 import torch
 from torch import nn
 
+from .analysis import FeatureForward
 from .ops import DGMConv, SGMConv, gaussian_mask
+
+
+def normalised_mean_image(model: nn.Module, size: int = 64) -> torch.Tensor:
+    """The dataset's mean image as ``model`` sees it, ``(1, 3, size, size)``.
+
+    The data preprocessor subtracts the dataset mean (and divides by the
+    std), so the mean image reaches the network as zeros. A model whose
+    preprocessor does not normalise has no mean to show: ``ValueError``.
+    """
+    pre = getattr(model, 'data_preprocessor', None)
+    if getattr(pre, 'mean', None) is None:
+        raise ValueError(
+            f'{type(model).__name__} has no normalising data_preprocessor '
+            '(with mean and std), so its mean image is unknown')
+    return pre.mean.new_zeros(1, pre.mean.numel(), size, size)
 
 
 def layer_masks(model: nn.Module, probe_size: int = 64) -> Dict[str, tuple]:
     """``{layer name: (mask (kh, kw) array, sigma1, sigma2)}`` in model order.
 
-    S-GMConv: its learned circular mask. D-GMConv: the mask it predicts for
-    a mid-grey ``probe_size`` square input (its mask depends on the input).
-    1x1 layers, which have no mask, are left out.
+    S-GMConv: its learned circular mask. D-GMConv: the mask it predicts
+    (eq. 7) when the model is fed the dataset's mean image
+    (:func:`normalised_mean_image`, ``probe_size`` square), each layer from
+    its own input on that forward pass. 1x1 layers, which have no mask, are
+    left out.
     """
+    dynamic = {m: name for name, m in model.named_modules()
+               if isinstance(m, DGMConv)}
+    predicted = {}
+    if dynamic:
+        def record(module, args):
+            predicted[dynamic[module]] = module.predict_sigmas(args[0])
+
+        handles = [m.register_forward_pre_hook(record) for m in dynamic]
+        try:
+            with torch.no_grad():
+                FeatureForward(model).eval()(
+                    normalised_mean_image(model, probe_size))
+        finally:
+            for h in handles:
+                h.remove()
+        unreached = sorted(set(dynamic.values()) - set(predicted))
+        if unreached:
+            raise ValueError(f'D-GMConv layers {unreached} are not on the '
+                             'feature path, so their masks are unknown')
     out = {}
     for name, m in model.named_modules():
         if isinstance(m, SGMConv) and m.sigma is not None:
             s = m.sigma.detach().abs().item()
             out[name] = (m.mask().detach().cpu().numpy(), s, s)
-        elif isinstance(m, DGMConv):
-            probe = torch.zeros(1, m.in_channels, probe_size, probe_size,
-                                device=m.weight.device)
-            with torch.no_grad():
-                s1, s2 = m.predict_sigmas(probe)
+        elif name in predicted:
+            s1, s2 = predicted[name]
             mask = gaussian_mask(m.kernel_size, s1[0], s2[0])
             out[name] = (mask.cpu().numpy(), s1.item(), s2.item())
     return out
@@ -65,20 +99,22 @@ def effective_receptive_field(model: nn.Module, images: Sequence[torch.Tensor],
     return (total / total.max().clamp_min(1e-12)).numpy()
 
 
-def load_images(paths: List[str], preprocessor, size: int):
-    """Read, resize to ``size`` square and normalise as the model does."""
-    import cv2
-    mean = preprocessor.mean.detach().cpu().view(3, 1, 1)
-    std = preprocessor.std.detach().cpu().view(3, 1, 1)
-    to_rgb = getattr(preprocessor, '_channel_conversion', False)
+def load_images(paths: List[str], model: nn.Module,
+                size: int) -> torch.Tensor:
+    """Read, resize to ``size`` square and normalise with the model's own
+    ``data_preprocessor`` (channel order, mean, std, padding).
+
+    Images are read in BGR order, as mmcv's ``LoadImageFromFile`` gives
+    them. Returns ``(N, 3, H, W)`` (``size`` square unless the
+    preprocessor pads further).
+    """
+    import mmcv
     imgs = []
     for p in paths:
-        img = cv2.imread(str(p))
+        img = mmcv.imread(str(p))
         if img is None:
             raise ValueError(f'cannot read image {p}')
-        img = cv2.resize(img, (size, size))
-        if to_rgb:
-            img = img[..., ::-1]
-        t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
-        imgs.append((t.float() - mean) / std)
-    return imgs
+        img = mmcv.imresize(img, (size, size))
+        imgs.append(torch.from_numpy(img).permute(2, 0, 1))
+    with torch.no_grad():
+        return model.data_preprocessor(dict(inputs=imgs), False)['inputs']

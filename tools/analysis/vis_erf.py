@@ -53,22 +53,22 @@ def main():
     paths = paths[:args.max_images]
 
     fig, axes = plt.subplots(1, len(args.checkpoints),
-                             figsize=(3.2 * len(args.checkpoints), 3.4),
-                             squeeze=False)
+                             figsize=(3.2 * len(args.checkpoints) + 1, 3.4),
+                             squeeze=False, layout='constrained')
     for ax, cfg, ckpt, label in zip(axes[0], configs, args.checkpoints,
                                     labels):
         model = build_model_from_config(cfg)
         load_checkpoint(model, ckpt, map_location='cpu', strict=True)
-        images = load_images(paths, model.data_preprocessor, args.size)
+        images = load_images(paths, model, args.size)
         erf = effective_receptive_field(
             model, images, args.stage,
             progress=lambda it: tqdm(it, desc=f'ERF {label}'))
-        ax.imshow(erf, cmap='inferno', vmin=0, vmax=1)
+        image = ax.imshow(erf, cmap='inferno', vmin=0, vmax=1)
         ax.set_title(label, fontsize=9)
         ax.axis('off')
+    fig.colorbar(image, ax=axes, label='input gradient (max = 1)')
     fig.suptitle(f'ERF, backbone output {args.stage}, {len(paths)} images',
                  fontsize=10)
-    fig.tight_layout()
     Path(osp.dirname(args.out) or '.').mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)
     print(f'{args.out}: ERF of {len(args.checkpoints)} checkpoint(s), '

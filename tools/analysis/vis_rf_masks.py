@@ -22,18 +22,30 @@ from mmgmconv.analysis import build_model_from_config  # noqa: E402
 from mmgmconv.visualization import layer_masks, stage_mean_masks  # noqa
 
 
+def panel_title(label, mask, sigma1=None, sigma2=None):
+    """``label``, the sigma(s) if given and the mask's smallest value."""
+    lines = [label]
+    if sigma1 is not None:
+        lines.append(f'sigma {sigma1:.2f}' +
+                     (f', {sigma2:.2f}' if sigma2 != sigma1 else ''))
+    lines.append(f'min {mask.min():.3f}')
+    return '\n'.join(lines)
+
+
 def grid(items, path, title):
+    """One panel per ``(panel title, mask)``, all on the same [0, 1] colour
+    scale (a mask's largest value is 1, eq. 4), with its colour bar."""
     cols = min(8, len(items))
     rows = math.ceil(len(items) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2.2 * rows),
-                             squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols + 1, 2.4 * rows),
+                             squeeze=False, layout='constrained')
     for ax in axes.flat:
         ax.axis('off')
     for ax, (label, mask) in zip(axes.flat, items):
-        ax.imshow(mask, cmap='viridis', vmin=0, vmax=1)
+        image = ax.imshow(mask, cmap='viridis', vmin=0, vmax=1)
         ax.set_title(label, fontsize=7)
+    fig.colorbar(image, ax=axes, label='mask value')
     fig.suptitle(title)
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -54,13 +66,14 @@ def main():
     name = osp.basename(args.checkpoint)
 
     path = osp.join(args.out_dir, 'rf_masks.png')
-    grid([(f'{n}\ns={s1:.2f}' + (f',{s2:.2f}' if s2 != s1 else ''), m)
+    grid([(panel_title(n, m, s1, s2), m)
           for n, (m, s1, s2) in masks.items()], path,
          f'RF masks of {len(masks)} GMConv layers ({name})')
     print(f'{path}: the mask of every GMConv layer, in network order')
 
     path = osp.join(args.out_dir, 'rf_masks_stage_mean.png')
-    grid(list(stage_mean_masks(masks).items()), path,
+    grid([(panel_title(stage, m), m)
+          for stage, m in stage_mean_masks(masks).items()], path,
          f'average RF mask per stage ({name})')
     print(f'{path}: the average mask of each body stage')
 
