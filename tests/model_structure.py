@@ -1,4 +1,5 @@
-"""A digest of what a config builds, to pin every config's model.
+"""What a config builds: a digest that pins its model, and the GMConv
+arguments it leaves unstated.
 
 ``structure(model)`` lists each module's name and type, each parameter's and
 buffer's name and shape, and the GMConv arguments (S-GMConv initial sigma;
@@ -7,10 +8,11 @@ of its predictor's weights; the predictor's own parameter names are left to
 the layer's tests). ``DIGESTS`` holds its SHA-256 prefix for every config as
 recorded before the configs were rewritten to spell out their conv types;
 a config whose model changes fails its build test. After a deliberate model
-change, print the new table with ``PYTHONPATH=. python tests/model_structure.py``
-and paste it here.
+change, print the new table with
+``PYTHONPATH=. python tests/model_structure.py`` and paste it here.
 """
 import hashlib
+import inspect
 import math
 from pathlib import Path
 
@@ -119,10 +121,8 @@ DIGESTS = {
     '0fc9f2d802c478e1',
     'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py':
     'e9dec85381b35f99',
-11/25 16:35:05 - mmengine - WARNING - The current default scope "mmdet" is not "mmpretrain", `init_default_scope` will force set the currentdefault scope to "mmpretrain".
     'configs/demo/resnet20-gmconv_1xb64_digits.py':
     'e0bb3be63585ac47',
-11/25 16:35:06 - mmengine - WARNING - The current default scope "mmpretrain" is not "mmdet", `init_default_scope` will force set the currentdefault scope to "mmdet".
     'configs/gmconv/cascade-rcnn_r50-dconv-c3-c5_fpn_1x_coco.py':
     '5011af9ccc48d95d',
     'configs/gmconv/cascade-rcnn_r50-gmconv-stem-l1-dconv-c3-c5_fpn_1x_coco.py':
@@ -154,18 +154,71 @@ DIGESTS = {
 }
 
 
+def conv_arguments(conv_type: type) -> list:
+    """The keyword-only arguments a GMConv type adds to ``nn.Conv2d``."""
+    return [
+        p.name for p in inspect.signature(conv_type).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+
+
+def unstated_conv_arguments(backbone: dict):
+    """``(parts, missing)``: the GMConv conv configs of a backbone config
+    (``gmconv_cfg.stem`` / ``.body`` where ``gmconv_stages`` uses them,
+    ``stem_conv_cfg`` / ``conv_cfg``) and what they leave to Python
+    defaults (no ``type``, or a GMConv argument not spelled out)."""
+    parts = {}
+    stages = backbone.get('gmconv_stages') or ()
+    gmconv_cfg = backbone.get('gmconv_cfg') or {}
+    if any(stages[:1]):
+        parts['gmconv_cfg.stem'] = gmconv_cfg.get('stem')
+    if any(stages[1:]):
+        parts['gmconv_cfg.body'] = gmconv_cfg.get('body')
+    for key in ('stem_conv_cfg', 'conv_cfg'):
+        if backbone.get(key) is not None:
+            parts[key] = backbone[key]
+    missing = []
+    for part, cfg in parts.items():
+        if not isinstance(cfg, dict) or 'type' not in cfg:
+            missing.append(f'{part}.type')
+            continue
+        conv_type = {'SGMConv': SGMConv, 'DGMConv': DGMConv}.get(cfg['type'])
+        if conv_type is not None:
+            missing += [f'{part}.{arg}' for arg in conv_arguments(conv_type)
+                        if arg not in cfg]
+    return list(parts), missing
+
+
+def check_config_states_conv_types(path, cfg) -> None:
+    """A GMConv config (``gmconv`` in its name) spells out every conv type
+    and GMConv argument it uses; a plain one has no GMConv part."""
+    parts, missing = unstated_conv_arguments(cfg.model.backbone)
+    assert bool(parts) == ('gmconv' in Path(path).stem), (path, parts)
+    assert not missing, f'{Path(path).name} leaves {missing} to defaults'
+
+
+def check_same_model(path, model: nn.Module) -> None:
+    """``model`` is what the config at ``path`` built when it was pinned
+    (configs added later are not pinned: add them with the command above).
+    """
+    expected = DIGESTS.get(str(Path(path).relative_to(ROOT)))
+    assert expected in (None, digest(model)), (
+        f'{path} builds another model than the one pinned in '
+        f'tests/model_structure.py:\n{structure(model)[:2000]}')
+
+
 def build_config_model(path):
     """The model of the config at ``path``, built in the config's scope."""
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     cfg = Config.fromfile(path)
     scope = cfg.get('default_scope', 'mmdet')
-    init_default_scope(scope)
     if scope == 'mmdet':
         from mmdet.registry import MODELS
     else:
         from mmpretrain.registry import MODELS
-    return MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(cfg.model)
 
 
 if __name__ == '__main__':

@@ -18,6 +18,7 @@ from torch import nn
 from mmgmconv import DGMConv, SGMConv, fuse_gmconv
 from mmgmconv.runner_setup import check_dataset_paths
 from mmgmconv.models.layers import ZeroPadShortcut
+from model_structure import check_config_states_conv_types, check_same_model
 
 ROOT = Path(__file__).parents[1]
 CLS = ROOT / 'configs/classification'
@@ -79,8 +80,10 @@ def test_config_builds_and_steps(path):
         assert cfg.train_dataloader.batch_size * 8 == 256
         assert (opt.momentum, opt.weight_decay) == (0.9, 4e-5)
         assert opt.lr == (0.1 if 'resnet' in path.stem else 0.01)
+    check_config_states_conv_types(path, cfg)
     torch.manual_seed(0)
     model = build(cfg)
+    check_same_model(path, model)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)
              and m.kernel_size != (1, 1)]
     stem, body = convs[0], convs[1:]
@@ -132,6 +135,13 @@ def test_paper_param_counts():
     # The paper rounds to 0.01M (CIFAR: He et al.'s zero-padding shortcuts).
     for path, millions in expected.items():
         assert round(n_params(build(CLS / path)) / 1e6, 2) == millions, path
+
+
+def test_digits_demo_config_states_its_conv_types():
+    path = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
+    cfg = Config.fromfile(path)
+    check_config_states_conv_types(path, cfg)
+    check_same_model(path, build(cfg))
 
 
 def test_digits_training_learns(tmp_path):

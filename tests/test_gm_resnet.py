@@ -1,5 +1,6 @@
 import copy
 import logging
+import re
 
 import pytest
 import torch
@@ -7,6 +8,8 @@ from mmdet.models.backbones import ResNet
 from mmdet.models.necks import FPN
 from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import \
+    load_state_dict as mmengine_load_state_dict
 from torch import nn
 
 from mmgmconv import DGMConv, GMResNet, SGMConv, fuse_gmconv
@@ -140,8 +143,9 @@ def test_partial_gmconv_cfg_updates_default_arguments():
 
 
 def test_wrong_stage_with_dcn_length_names_the_expected_length():
-    with pytest.raises(ValueError, match=r'stage_with_dcn must be 4 booleans '
-                       r'for \(layer1, layer2, layer3, layer4\), got \(True,\)'):
+    with pytest.raises(ValueError, match=r'stage_with_dcn must be 4 booleans'
+                       r' for \(layer1, layer2, layer3, layer4\), got '
+                       r'\(True,\)'):
         GMResNet(50, dcn=DCN, stage_with_dcn=(True, ))
 
 
@@ -235,14 +239,21 @@ def test_fold_on_load_through_load_checkpoint_strict(tmp_path):
             torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
 
 
-def test_d_gmconv_checkpoint_into_plain_stem_is_an_error():
+def test_d_gmconv_checkpoint_into_plain_stem_is_reported(mm_log):
     state = trained_all_gmconv(18).state_dict()
     plain_stem = GMResNet(18, base_channels=8,
                           gmconv_stages=(False, True, True, True, True))
-    with pytest.raises(ValueError, match=r'conv1: the checkpoint holds a '
-                       r'D-GMConv layer \(keys conv1\.sigma_predictor\.\*\) '
-                       r'but the model builds Conv2d there'):
+    message = (r'conv1: the checkpoint holds a D-GMConv layer \(keys '
+               r'conv1\.sigma_predictor\.\*\) but the model builds Conv2d '
+               r'there\. A D-GMConv mask depends on the input')
+    with pytest.raises(RuntimeError, match=message):  # strict: an error
         plain_stem.load_state_dict(state)
+    with pytest.raises(RuntimeError, match=message):
+        mmengine_load_state_dict(plain_stem, state, strict=True)
+    # non-strict (init_cfg Pretrained): a warning, as for a shape mismatch
+    mmengine_load_state_dict(plain_stem, state, strict=False,
+                             logger='current')
+    assert re.search(message, '\n'.join(mm_log))
 
 
 # --- deploy=True (issue 9): S-GMConv built as plain convs, D-GMConv kept ---

@@ -23,7 +23,10 @@ def _is_plain_conv(module: nn.Module) -> bool:
 
 
 def fold_gmconv_checkpoint(module: nn.Module, state_dict: dict, prefix: str,
-                           *args) -> None:
+                           local_metadata: dict, strict: bool,
+                           missing_keys: List[str],
+                           unexpected_keys: List[str],
+                           error_msgs: List[str]) -> None:
     """``_load_state_dict_pre_hook`` (``with_module=True``) of GMConv
     backbones.
 
@@ -36,12 +39,16 @@ def fold_gmconv_checkpoint(module: nn.Module, state_dict: dict, prefix: str,
     ``Pretrained``, ``load_from``, ``load_checkpoint``,
     ``Module.load_state_dict``); ``state_dict`` is the loader's copy.
 
-    Raises:
-        ValueError: if a plain conv's checkpoint entry is a D-GMConv
-            (``name.sigma_predictor.*``): its mask depends on the input and
-            cannot be folded into a weight. Loading ``W`` alone would start
-            from an untrained network without a word, hence an error rather
-            than a warning (the choice is ours).
+    A plain conv whose checkpoint entry is a D-GMConv
+    (``name.sigma_predictor.*``) cannot be folded: its mask depends on the
+    input. That goes to ``error_msgs``, the loaders' channel for entries
+    that do not fit a layer (as a shape mismatch does): strict loads
+    (``tools/test.py``, ``load_checkpoint(strict=True)``, torch's
+    ``load_state_dict``) raise a ``RuntimeError`` naming the layer, and
+    mmengine's non-strict loads (``init_cfg`` ``Pretrained``) log it as a
+    warning with the predictor's keys as unexpected, because a non-strict
+    load asks to take what fits (e.g. a deliberately plain stem). The
+    choice is ours; the paper does not load across layer types.
     """
     folded: List[str] = []
     for name, conv in module.named_modules():
@@ -50,15 +57,16 @@ def fold_gmconv_checkpoint(module: nn.Module, state_dict: dict, prefix: str,
         key = f'{prefix}{name}.'
         predictor = f'{key}sigma_predictor.'
         if any(k.startswith(predictor) for k in state_dict):
-            raise ValueError(
+            error_msgs.append(
                 f'{prefix}{name}: the checkpoint holds a D-GMConv layer (keys '
                 f'{predictor}*) but the model builds '
                 f'{type(conv).__name__} there. A D-GMConv mask depends on '
                 f'the input, so it cannot be folded into the weight: build '
-                f'that layer as D-GMConv (e.g. gmconv_stages with the stem '
-                f'on and gmconv_cfg.stem type DGMConv), or remove the '
+                f'that layer as D-GMConv (e.g. the stem on in gmconv_stages '
+                f'with gmconv_cfg.stem of type DGMConv), or remove the '
                 f'{predictor}* keys from the checkpoint to load the '
                 f'unmasked weight on purpose.')
+            continue
         sigma = state_dict.get(f'{key}sigma')
         weight = state_dict.get(f'{key}weight')
         if sigma is None or weight is None:
