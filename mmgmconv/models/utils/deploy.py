@@ -31,8 +31,7 @@ class GMConvDeployMixin:
     """``switch_to_deploy()`` for a backbone with a ``deploy`` attribute."""
 
     def switch_to_deploy(self: nn.Module) -> None:
-        """Fold every S-GMConv into a plain conv in place (as
-        ``deploy=True`` builds it); mmpretrain's
-        ``tools/model_converters/reparameterize_model.py`` calls this."""
+        """Fold every S-GMConv into a plain conv in place, giving the
+        structure ``deploy=True`` builds (as RepVGG's method does)."""
         fuse_gmconv(self)
         self.deploy = True
