@@ -3,9 +3,6 @@ tools/fuse_gmconv.py loads strictly into the training config with the
 switch on, and tools/test.py gives the same detections and AP as the GMConv
 network; the unfused checkpoint loads into it too (folded on load)."""
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import torch
 from mmdet.registry import MODELS
@@ -14,26 +11,14 @@ from mmengine.registry import init_default_scope
 
 import mmgmconv  # noqa: F401
 from mmgmconv.datasets import make_shapes_coco
-
-ROOT = Path(__file__).parents[1]
-DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
-
-TEST_CFG = """
-_base_ = '{demo}'
-data_root = '{root}/'
-test_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                       dataset=dict(data_root=data_root))
-test_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
-"""
+from test_train_tools import DEMO, TINY_CFG, run_tool
 
 
 def run_test_tool(cfg, ckpt, out, *cfg_options):
     """tools/test.py's metrics and the detections it evaluated."""
-    proc = subprocess.run([
-        sys.executable, 'tools/test.py', cfg, ckpt, '--work-dir', out,
-        '--cfg-options', f'test_evaluator.outfile_prefix={out}/dets',
-        *cfg_options
-    ], cwd=ROOT, capture_output=True, text=True)
+    proc = run_tool('tools/test.py', cfg, ckpt, '--work-dir', out,
+                    '--cfg-options',
+                    f'test_evaluator.outfile_prefix={out}/dets', *cfg_options)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((out / 'metrics.json').read_text())['metrics']
     return metrics, json.loads((out / 'dets.bbox.json').read_text())
@@ -42,7 +27,7 @@ def run_test_tool(cfg, ckpt, out, *cfg_options):
 def test_fused_checkpoint_with_deploy_gives_the_same_detections(tmp_path):
     root = make_shapes_coco(tmp_path / 'shapes', num_train=1, num_val=4)
     cfg = tmp_path / 'demo.py'
-    cfg.write_text(TEST_CFG.format(demo=DEMO, root=root))
+    cfg.write_text(TINY_CFG.format(demo=DEMO, root=root))
     init_default_scope('mmdet')
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(cfg).model)
@@ -55,10 +40,8 @@ def test_fused_checkpoint_with_deploy_gives_the_same_detections(tmp_path):
                 p.normal_(0, 0.1)
     torch.save(dict(meta=dict(), state_dict=model.state_dict()),
                tmp_path / 'gm.pth')
-    proc = subprocess.run([
-        sys.executable, 'tools/fuse_gmconv.py', cfg, tmp_path / 'gm.pth',
-        tmp_path / 'fused.pth'
-    ], cwd=ROOT, capture_output=True, text=True)
+    proc = run_tool('tools/fuse_gmconv.py', cfg, tmp_path / 'gm.pth',
+                    tmp_path / 'fused.pth')
     assert proc.returncode == 0, proc.stderr[-2000:]
 
     gm_metrics, gm_dets = run_test_tool(cfg, tmp_path / 'gm.pth',
