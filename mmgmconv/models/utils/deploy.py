@@ -12,7 +12,7 @@ from typing import Optional
 from mmengine.registry import MODELS
 from torch import nn
 
-from mmgmconv.ops import SGMConv, fuse_gmconv
+from ...ops import SGMConv, fuse_gmconv
 
 
 def deploy_conv_cfg(cfg: Optional[dict], deploy: bool) -> Optional[dict]:

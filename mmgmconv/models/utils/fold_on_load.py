@@ -12,7 +12,7 @@ from typing import List
 from mmengine.logging import print_log
 from torch import nn
 
-from mmgmconv.ops import DGMConv, SGMConv, gaussian_mask
+from ...ops import DGMConv, SGMConv, gaussian_mask
 
 
 def _is_plain_conv(module: nn.Module) -> bool:
