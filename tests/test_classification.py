@@ -17,7 +17,8 @@ from torch import nn
 
 from mmgmconv import DGMConv, SGMConv, fuse_gmconv
 from mmgmconv.runner_setup import check_dataset_paths
-from mmgmconv.models.backbones.zero_pad_shortcut import ZeroPadShortcut
+from mmgmconv.models.layers import ZeroPadShortcut
+from model_structure import check_config_states_conv_types, check_same_model
 
 ROOT = Path(__file__).parents[1]
 CLS = ROOT / 'configs/classification'
@@ -79,8 +80,10 @@ def test_config_builds_and_steps(path):
         assert cfg.train_dataloader.batch_size * 8 == 256
         assert (opt.momentum, opt.weight_decay) == (0.9, 4e-5)
         assert opt.lr == (0.1 if 'resnet' in path.stem else 0.01)
+    check_config_states_conv_types(path, cfg)
     torch.manual_seed(0)
     model = build(cfg)
+    check_same_model(path, model)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)
              and m.kernel_size != (1, 1)]
     stem, body = convs[0], convs[1:]
@@ -132,6 +135,13 @@ def test_paper_param_counts():
     # The paper rounds to 0.01M (CIFAR: He et al.'s zero-padding shortcuts).
     for path, millions in expected.items():
         assert round(n_params(build(CLS / path)) / 1e6, 2) == millions, path
+
+
+def test_digits_demo_config_states_its_conv_types():
+    path = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
+    cfg = Config.fromfile(path)
+    check_config_states_conv_types(path, cfg)
+    check_same_model(path, build(cfg))
 
 
 def test_digits_training_learns(tmp_path):
@@ -260,3 +270,40 @@ def test_fig6_sigma_init_override():
               if isinstance(m, SGMConv) and m.sigma is not None]
     assert isinstance(model.backbone.conv1, SGMConv)
     assert len(sigmas) == 19 and set(sigmas) == {1.0}
+
+
+@pytest.mark.parametrize('backbone', [
+    dict(type='GMResNet_CIFAR', depth=20, num_stages=3, stem_channels=16,
+         base_channels=16, strides=(1, 2, 2), dilations=(1, 1, 1),
+         out_indices=(2, ), shortcut='zero_pad',
+         gmconv_stages=(True, ) * 4),
+    dict(type='GMResNet', depth=18, base_channels=8,
+         gmconv_stages=(False, ) + (True, ) * 4),
+    dict(type='GMAlexNet', stem_conv_cfg=dict(type='DGMConv'),
+         conv_cfg=dict(type='SGMConv')),
+    dict(type='GMMobileNetV2', widen_factor=0.25,
+         stem_conv_cfg=dict(type='SGMConv'), conv_cfg=dict(type='SGMConv')),
+], ids=lambda b: b['type'])
+def test_deploy_and_fold_on_load(backbone):
+    """``deploy=True`` builds S-GMConv as plain convs; the GMConv network's
+    checkpoint loads into it strictly (its masks folded on load), with the
+    same output."""
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    gm = MODELS.build(backbone)
+    gm.eval()  # mmpretrain's ResNet.train() returns None
+    with torch.no_grad():
+        for name, p in gm.named_parameters():
+            if name.endswith('.sigma'):
+                p.uniform_(0.5, 2.0)
+    deploy = MODELS.build(dict(backbone, deploy=True))
+    assert not any(isinstance(m, SGMConv) for m in deploy.modules())
+    assert any(isinstance(m, DGMConv) for m in deploy.modules()) == any(
+        isinstance(m, DGMConv) for m in gm.modules())
+    deploy.load_state_dict(gm.state_dict(), strict=True)
+    deploy.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(deploy(x), gm(x), rtol=0, atol=0)
+    gm.switch_to_deploy()
+    assert list(gm.state_dict()) == list(deploy.state_dict())

@@ -10,6 +10,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 
 from mmgmconv import DGMConv, GMResNet, SGMConv
+from model_structure import (DIGESTS, check_config_states_conv_types,
+                             check_same_model)
 
 ROOT = Path(__file__).parents[1]
 CONFIGS = sorted((ROOT / 'configs/gmconv').glob('*.py'))
@@ -55,8 +57,10 @@ def test_config_builds_trains_and_infers(path):
     variant = path.stem.split('_')[1]
     stages, with_dcn = EXPECTED[variant]
     init_default_scope('mmdet')
+    check_config_states_conv_types(path, cfg)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
+    check_same_model(path, model)
     if any(stages):
         assert isinstance(model.backbone, GMResNet)
         init = cfg.model.backbone.init_cfg
@@ -79,9 +83,17 @@ def test_config_builds_trains_and_infers(path):
     assert len(results) == 1 and hasattr(results[0], 'pred_instances')
 
 
-def test_demo_config_is_a_gmconv_detector():
-    cfg = Config.fromfile(DEMO)
+def test_demo_config_is_a_gmconv_detector(tmp_path):
+    Config.fromfile(DEMO).dump(tmp_path / 'dumped.py')  # as tools/train.py
+    cfg = Config.fromfile(tmp_path / 'dumped.py')
+    check_config_states_conv_types(DEMO, cfg)
+    assert cfg.model.backbone.gmconv_cfg.stem.type == 'DGMConv'
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
+    check_same_model(DEMO, model)
     assert isinstance(model.backbone.conv1, DGMConv)
     assert parts_with(model, SGMConv)[1:] == (True, ) * 4
+
+
+def test_every_pinned_config_exists():
+    assert all((ROOT / path).is_file() for path in DIGESTS)

@@ -16,7 +16,8 @@ DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
 
 S_GMCONV_CFG = """
 _base_ = '{demo}'
-model = dict(backbone=dict(gmconv_cfg=dict(stem=dict(type='SGMConv'))))
+model = dict(backbone=dict(gmconv_cfg=dict(
+    stem=dict(_delete_=True, type='SGMConv', sigma_init=5.0))))
 """
 PLAIN_CFG = """
 _base_ = '{demo}'

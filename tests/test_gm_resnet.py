@@ -1,10 +1,18 @@
+import copy
+import logging
+import re
+
 import pytest
 import torch
 from mmdet.models.backbones import ResNet
 from mmdet.models.necks import FPN
+from mmengine.logging import MMLogger
+from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import \
+    load_state_dict as mmengine_load_state_dict
 from torch import nn
 
-from mmgmconv import DGMConv, GMResNet, SGMConv
+from mmgmconv import DGMConv, GMResNet, SGMConv, fuse_gmconv
 
 ALL = (True, ) * 5
 DCN = dict(type='DCN', deform_groups=1, fallback_on_stride=False)
@@ -132,3 +140,143 @@ def test_partial_gmconv_cfg_updates_default_arguments():
     assert isinstance(gm.conv1, DGMConv) and gm.conv1.sigma_init == 2.0
     assert gm.conv1.pred_pattern == 'sigma1_ratio'
     assert gm.layer2[0].conv2.sigma.item() == 1.0
+
+
+def test_wrong_stage_with_dcn_length_names_the_expected_length():
+    with pytest.raises(ValueError, match=r'stage_with_dcn must be 4 booleans'
+                       r' for \(layer1, layer2, layer3, layer4\), got '
+                       r'\(True,\)'):
+        GMResNet(50, dcn=DCN, stage_with_dcn=(True, ))
+
+
+# --- fold on load (issue 8.1): Table V rows start from the all-GMConv net ---
+
+STEM_L1 = (True, True, False, False, False)
+
+
+def trained_all_gmconv(depth=50):
+    """An all-GMConv backbone with sigmas and predictor away from init."""
+    torch.manual_seed(0)
+    gm = GMResNet(depth, base_channels=8, gmconv_stages=ALL)
+    with torch.no_grad():
+        for name, p in gm.named_parameters():
+            if name.endswith('.sigma'):
+                p.uniform_(0.5, 2.0)
+            elif 'sigma_predictor' in name:
+                p.normal_(0, 0.1)
+    gm.eval()  # mmdet's ResNet.train() returns None
+    return gm
+
+
+def save_mmpretrain_style(model, path):
+    """The layout of an mmpretrain classifier checkpoint."""
+    torch.save(dict(meta=dict(), state_dict={
+        f'backbone.{k}': v for k, v in model.state_dict().items()}), path)
+
+
+class LogRecorder(logging.Handler):
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def mm_log():
+    logger = MMLogger.get_instance(f'fold_{id(object())}')  # now current
+    recorder = LogRecorder()
+    logger.addHandler(recorder)
+    yield recorder.lines
+    logger.removeHandler(recorder)
+
+
+@pytest.mark.parametrize('with_dcn', [False, True], ids=['stem-l1', 'dcn'])
+def test_gmconv_checkpoint_folds_into_plain_and_dcn_stages(
+        tmp_path, mm_log, with_dcn):
+    gm = trained_all_gmconv()
+    save_mmpretrain_style(gm, tmp_path / 'gm.pth')
+    dcn = dict(dcn=DCN, stage_with_dcn=(False, True, True, True))
+    det = GMResNet(50, base_channels=8, gmconv_stages=STEM_L1,
+                   init_cfg=dict(type='Pretrained',
+                                 checkpoint=str(tmp_path / 'gm.pth'),
+                                 prefix='backbone.'),
+                   **(dcn if with_dcn else {}))
+    det.init_weights()
+    det.eval()
+    log = '\n'.join(mm_log)
+    assert 'unexpected key' not in log  # every sigma consumed
+    folded = log.split('plain convs: ')[1].split('\n')[0].split(', ')
+    assert len(folded) == 13 and 'layer4.2.conv2' in folded  # 3x3 in L2-L4
+    assert not any(k.startswith(('conv1', 'layer1')) for k in folded)
+    # the plain layers carry W * M(sigma), not W
+    conv = det.layer3[0].conv2
+    w = gm.layer3[0].conv2
+    assert torch.equal(conv.weight, w.weight * w.mask())
+    assert not torch.equal(conv.weight, w.weight)
+    x = torch.randn(2, 3, 128, 128)  # mmcv's DCN wants layer4 >= 3x3
+    with torch.no_grad():
+        for ours, theirs in zip(det(x), gm(x)):
+            # DCN with its zero-initialised offsets samples the conv's grid
+            torch.testing.assert_close(
+                ours, theirs, **(dict(rtol=1e-4, atol=1e-5) if with_dcn
+                                 else dict(rtol=0, atol=0)))
+
+
+def test_fold_on_load_through_load_checkpoint_strict(tmp_path):
+    gm = trained_all_gmconv(18)
+    save_mmpretrain_style(gm, tmp_path / 'gm.pth')
+    detector = nn.Module()
+    detector.backbone = GMResNet(18, base_channels=8, gmconv_stages=STEM_L1)
+    # strict: every sigma of the checkpoint is consumed by a plain conv
+    load_checkpoint(detector, str(tmp_path / 'gm.pth'), strict=True)
+    detector.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        for ours, theirs in zip(detector.backbone(x), gm(x)):
+            torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+
+
+def test_d_gmconv_checkpoint_into_plain_stem_is_reported(mm_log):
+    state = trained_all_gmconv(18).state_dict()
+    plain_stem = GMResNet(18, base_channels=8,
+                          gmconv_stages=(False, True, True, True, True))
+    message = (r'conv1: the checkpoint holds a D-GMConv layer \(keys '
+               r'conv1\.sigma_predictor\.\*\) but the model builds Conv2d '
+               r'there\. A D-GMConv mask depends on the input')
+    with pytest.raises(RuntimeError, match=message):  # strict: an error
+        plain_stem.load_state_dict(state)
+    with pytest.raises(RuntimeError, match=message):
+        mmengine_load_state_dict(plain_stem, state, strict=True)
+    # non-strict (init_cfg Pretrained): a warning, as for a shape mismatch
+    mmengine_load_state_dict(plain_stem, state, strict=False,
+                             logger='current')
+    assert re.search(message, '\n'.join(mm_log))
+
+
+# --- deploy=True (issue 9): S-GMConv built as plain convs, D-GMConv kept ---
+
+def test_deploy_loads_fused_and_unfused_checkpoints_strictly():
+    gm = trained_all_gmconv(18)
+    deploy = GMResNet(18, base_channels=8, gmconv_stages=ALL, deploy=True)
+    assert isinstance(deploy.conv1, DGMConv)
+    assert not any(isinstance(m, SGMConv) for m in deploy.modules())
+    assert type(deploy.layer1[0].conv1) is nn.Conv2d
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = gm(x)
+    unfused = gm.state_dict()
+    fused = fuse_gmconv(copy.deepcopy(gm)).state_dict()
+    assert list(fused) == list(deploy.state_dict())
+    for state in (fused, unfused):  # the unfused one is folded on load
+        deploy.load_state_dict(state, strict=True)
+        deploy.eval()
+        with torch.no_grad():
+            for ours, theirs in zip(deploy(x), expected):
+                torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    gm.switch_to_deploy()
+    assert gm.deploy and list(gm.state_dict()) == list(deploy.state_dict())
+    assert [type(m) for m in gm.modules()] == [
+        type(m) for m in deploy.modules()]

@@ -13,6 +13,14 @@ model = dict(
         depth=18,
         base_channels=16,
         gmconv_stages=(True, True, True, True, True),
+        gmconv_cfg=dict(
+            stem=dict(
+                type='DGMConv',
+                sigma_init=5.0,
+                pred_pattern='sigma1_ratio',
+                reduction=4 / 3,
+                sigma_range=10.0),
+            body=dict(type='SGMConv', sigma_init=5.0)),
         frozen_stages=-1,
         norm_eval=False,
         init_cfg=None),

@@ -1,11 +1,8 @@
-# Table V "GMConv-DCN": GMConv in the stem and layer1, DCN in layer2-4.
-# The backbone starts from the ImageNet GMConv ResNet-50 (see README.md).
-_base_ = './faster-rcnn_r50-dconv-c3-c5_fpn_1x_coco.py'
+# Table V "GMConv-DCN": GMConv in the stem and layer1 (as Stem L1), DCN in
+# layer2-4 (as mmdet's dcn/ configs). The DCN layers get the ImageNet
+# checkpoint's S-GMConv masks folded into their weights on load.
+_base_ = './faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco.py'
 model = dict(
     backbone=dict(
-        type='GMResNet',
-        gmconv_stages=(True, True, False, False, False),
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='checkpoints/resnet50-gmconv_in1k.pth',
-            prefix='backbone.')))
+        dcn=dict(type='DCN', deform_groups=1, fallback_on_stride=False),
+        stage_with_dcn=(False, True, True, True)))

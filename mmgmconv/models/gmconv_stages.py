@@ -4,35 +4,14 @@ A GMConv ResNet has five parts: the stem and ``layer1`` .. ``layer4``.
 ``gmconv_stages`` says which parts use GMConv, ``gmconv_cfg`` which GMConv
 (by default the paper's: D-GMConv in the stem, S-GMConv in the body).
 """
-import inspect
 from typing import List, Optional, Sequence, Tuple
 
-from mmengine.registry import MODELS
+from .utils.conv_cfg import check_conv_cfg
 
 #: The paper's choice (section III, "Applying GMConv to CNNs").
 DEFAULT_GMCONV_CFG = dict(
     stem=dict(type='DGMConv', pred_pattern='sigma1_ratio', sigma_init=5.0),
     body=dict(type='SGMConv', sigma_init=5.0))
-
-
-def check_conv_cfg(cfg: Optional[dict], name: str) -> None:
-    """Raise a clear error unless ``cfg`` is ``None`` or a buildable conv."""
-    if cfg is None:
-        return
-    if not isinstance(cfg, dict) or 'type' not in cfg:
-        raise TypeError(f'{name} must be None or a dict with a "type" key, '
-                        f'got {cfg!r}')
-    conv_type = cfg['type']
-    if inspect.isclass(conv_type):
-        return
-    with MODELS.switch_scope_and_registry(None) as registry:
-        found = registry.get(conv_type)
-    if found is None:
-        raise ValueError(
-            f'{name}: unknown conv type {conv_type!r}. GMConv types are '
-            f"'SGMConv' and 'DGMConv' (registered by `import mmgmconv` or "
-            f"custom_imports=dict(imports=['mmgmconv'])); plain ones include "
-            f"'Conv2d', 'ConvWS', 'DCN'.")
 
 
 def _override_part(default: dict, gmconv_cfg: dict, part: str):
@@ -89,7 +68,15 @@ def resolve_stage_conv_cfgs(
     for part in ('stem', 'body'):
         check_conv_cfg(cfgs[part], f'gmconv_cfg["{part}"]')
     check_conv_cfg(conv_cfg, 'conv_cfg')
-    dcn = tuple(stage_with_dcn) if stage_with_dcn else (False, ) * num_stages
+    if stage_with_dcn is None:
+        stage_with_dcn = (False, ) * num_stages
+    elif (isinstance(stage_with_dcn, (str, bytes))
+          or not isinstance(stage_with_dcn, Sequence)
+          or len(stage_with_dcn) != num_stages):
+        raise ValueError(
+            f'stage_with_dcn must be {num_stages} booleans for '
+            f'({", ".join(parts[1:])}), got {stage_with_dcn!r}')
+    dcn = tuple(stage_with_dcn)
     both = [
         parts[i + 1] for i in range(num_stages)
         if gmconv_stages[i + 1] and dcn[i]

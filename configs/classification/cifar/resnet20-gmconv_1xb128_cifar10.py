@@ -6,6 +6,14 @@ _base_ = [
 model = dict(
     backbone=dict(
         depth=20,
-        gmconv_stages=(True, True, True, True)),
+        gmconv_stages=(True, True, True, True),
+        gmconv_cfg=dict(
+            stem=dict(
+                type='DGMConv',
+                sigma_init=5.0,
+                pred_pattern='sigma1_ratio',
+                reduction=4 / 3,
+                sigma_range=10.0),
+            body=dict(type='SGMConv', sigma_init=5.0))),
     head=dict(num_classes=10),
 )

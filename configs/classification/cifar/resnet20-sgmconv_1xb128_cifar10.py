@@ -7,6 +7,8 @@ model = dict(
     backbone=dict(
         depth=20,
         gmconv_stages=(True, True, True, True),
-        gmconv_cfg=dict(stem=dict(type='SGMConv', sigma_init=5.0))),
+        gmconv_cfg=dict(
+            stem=dict(type='SGMConv', sigma_init=5.0),
+            body=dict(type='SGMConv', sigma_init=5.0))),
     head=dict(num_classes=10),
 )

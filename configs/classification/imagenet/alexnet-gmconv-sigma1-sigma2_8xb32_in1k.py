@@ -1,10 +1,15 @@
-# AlexNet on ImageNet, GMConv, D-GMConv predicting sigma1 and sigma2 (Table IV). Table IV.
+# AlexNet on ImageNet, GMConv, D-GMConv predicting sigma1 and sigma2 (Table IV).
 _base_ = [
     '../../_base_/classification/model_alexnet.py', '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_alexnet.py'
 ]
 model = dict(
     backbone=dict(
-        stem_conv_cfg=dict(type='DGMConv', pred_pattern='sigma1_sigma2'),
+        stem_conv_cfg=dict(
+            type='DGMConv',
+            sigma_init=5.0,
+            pred_pattern='sigma1_sigma2',
+            reduction=4 / 3,
+            sigma_range=10.0),
         conv_cfg=dict(type='SGMConv', sigma_init=5.0)),
 )

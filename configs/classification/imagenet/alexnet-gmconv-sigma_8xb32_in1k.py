@@ -1,10 +1,15 @@
-# AlexNet on ImageNet, GMConv, D-GMConv predicting one sigma (Table IV). Table IV.
+# AlexNet on ImageNet, GMConv, D-GMConv predicting one sigma (Table IV).
 _base_ = [
     '../../_base_/classification/model_alexnet.py', '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_alexnet.py'
 ]
 model = dict(
     backbone=dict(
-        stem_conv_cfg=dict(type='DGMConv', pred_pattern='sigma'),
+        stem_conv_cfg=dict(
+            type='DGMConv',
+            sigma_init=5.0,
+            pred_pattern='sigma',
+            reduction=4 / 3,
+            sigma_range=10.0),
         conv_cfg=dict(type='SGMConv', sigma_init=5.0)),
 )

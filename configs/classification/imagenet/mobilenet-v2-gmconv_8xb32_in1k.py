@@ -6,6 +6,11 @@ _base_ = [
 model = dict(
     backbone=dict(
         type='GMMobileNetV2',
-        stem_conv_cfg=dict(type='DGMConv', pred_pattern='sigma1_ratio'),
+        stem_conv_cfg=dict(
+            type='DGMConv',
+            sigma_init=5.0,
+            pred_pattern='sigma1_ratio',
+            reduction=4 / 3,
+            sigma_range=10.0),
         conv_cfg=dict(type='SGMConv', sigma_init=5.0)),
 )

@@ -1,4 +1,4 @@
-# ResNet-50 on ImageNet, GMConv, D-GMConv predicting sigma1 and sigma2 (Table IV). Table IV.
+# ResNet-50 on ImageNet, GMConv, D-GMConv predicting sigma1 and sigma2 (Table IV).
 _base_ = [
     'mmpretrain::_base_/models/resnet50.py', '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_step30.py'
@@ -8,5 +8,11 @@ model = dict(
         type='GMResNet',
         gmconv_stages=(True, True, True, True, True),
         gmconv_cfg=dict(
-            stem=dict(type='DGMConv', pred_pattern='sigma1_sigma2'))),
+            stem=dict(
+                type='DGMConv',
+                sigma_init=5.0,
+                pred_pattern='sigma1_sigma2',
+                reduction=4 / 3,
+                sigma_range=10.0),
+            body=dict(type='SGMConv', sigma_init=5.0))),
 )

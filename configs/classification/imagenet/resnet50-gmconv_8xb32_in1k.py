@@ -6,5 +6,13 @@ _base_ = [
 model = dict(
     backbone=dict(
         type='GMResNet',
-        gmconv_stages=(True, True, True, True, True)),
+        gmconv_stages=(True, True, True, True, True),
+        gmconv_cfg=dict(
+            stem=dict(
+                type='DGMConv',
+                sigma_init=5.0,
+                pred_pattern='sigma1_ratio',
+                reduction=4 / 3,
+                sigma_range=10.0),
+            body=dict(type='SGMConv', sigma_init=5.0))),
 )

@@ -7,5 +7,7 @@ model = dict(
     backbone=dict(
         type='GMResNet',
         gmconv_stages=(True, True, True, True, True),
-        gmconv_cfg=dict(stem=dict(type='SGMConv', sigma_init=5.0))),
+        gmconv_cfg=dict(
+            stem=dict(type='SGMConv', sigma_init=5.0),
+            body=dict(type='SGMConv', sigma_init=5.0))),
 )

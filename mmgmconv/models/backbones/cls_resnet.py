@@ -3,8 +3,8 @@ from mmpretrain.models.backbones import ResNet, ResNet_CIFAR
 from mmpretrain.models.backbones.resnet import BasicBlock
 from mmpretrain.registry import MODELS
 
-from .gmconv_resnet_mixin import GMConvResNetMixin
-from .zero_pad_shortcut import ZeroPadShortcut
+from ..layers import ZeroPadShortcut
+from ..utils import GMConvResNetMixin
 
 #: ``shortcut`` values of ``GMResNet_CIFAR`` (He et al.'s options B and A).
 SHORTCUTS = ('projection', 'zero_pad')

@@ -4,28 +4,38 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from ..gmconv_stages import check_conv_cfg
+from ..utils import (GMConvDeployMixin, check_conv_cfg, deploy_conv_cfg,
+                     fold_gmconv_checkpoint)
 
 
 @MODELS.register_module()
-class GMAlexNet(BaseBackbone):
+class GMAlexNet(GMConvDeployMixin, BaseBackbone):
     """AlexNet (torchvision layout, 61.1M params with the 1000-way head).
 
     Args:
         num_classes: Classifier outputs; -1 (default) for features only.
         stem_conv_cfg: Conv of the 11x11 first layer (``None``: nn.Conv2d).
         conv_cfg: Conv of the other four layers (5x5 and 3x3).
+        deploy: Build S-GMConv layers as plain ``nn.Conv2d`` (the structure
+            ``tools/fuse_gmconv.py`` writes); D-GMConv stays.
 
     Parameter names match mmpretrain's ``AlexNet`` (``features.0`` ...).
+    S-GMConv masks of a checkpoint are folded into the plain convs that
+    load them (fold on load, as in the GMConv ResNets).
     Shapes: input ``(B, 3, H, W)``; output ``((B, 256, 6, 6), )`` or
     ``((B, num_classes), )``.
     """
 
     def __init__(self, num_classes=-1, stem_conv_cfg=None, conv_cfg=None,
-                 init_cfg=None):
+                 deploy=False, init_cfg=None):
         super().__init__(init_cfg)
         check_conv_cfg(stem_conv_cfg, 'stem_conv_cfg')
         check_conv_cfg(conv_cfg, 'conv_cfg')
+        stem_conv_cfg = deploy_conv_cfg(stem_conv_cfg, deploy)
+        conv_cfg = deploy_conv_cfg(conv_cfg, deploy)
+        self.deploy = deploy
+        self._register_load_state_dict_pre_hook(
+            fold_gmconv_checkpoint, with_module=True)
         if not isinstance(num_classes, int) or num_classes == 0 or \
                 num_classes < -1:
             raise ValueError(f'num_classes must be -1 (no classifier) or a '

@@ -3,11 +3,12 @@ from mmcv.cnn import build_conv_layer
 from mmpretrain.models.backbones import MobileNetV2
 from mmpretrain.registry import MODELS
 
-from ..gmconv_stages import check_conv_cfg
+from ..utils import (GMConvDeployMixin, check_conv_cfg, deploy_conv_cfg,
+                     fold_gmconv_checkpoint)
 
 
 @MODELS.register_module()
-class GMMobileNetV2(MobileNetV2):
+class GMMobileNetV2(GMConvDeployMixin, MobileNetV2):
     """``MobileNetV2`` whose first conv may differ from the others.
 
     mmpretrain's ``MobileNetV2`` takes one ``conv_cfg`` for every conv
@@ -17,13 +18,23 @@ class GMMobileNetV2(MobileNetV2):
     Args:
         stem_conv_cfg: Conv of the first 3x3 conv (``conv1.conv``); ``None``
             uses ``conv_cfg`` like ``MobileNetV2``.
+        deploy: Build S-GMConv layers as plain ``nn.Conv2d`` (the structure
+            ``tools/fuse_gmconv.py`` writes); D-GMConv stays.
         **kwargs: ``MobileNetV2``'s arguments (``conv_cfg``, ...).
+
+    S-GMConv masks of a checkpoint are folded into the plain convs that
+    load them (fold on load, as in the GMConv ResNets).
     """
 
-    def __init__(self, stem_conv_cfg=None, **kwargs):
+    def __init__(self, stem_conv_cfg=None, deploy=False, **kwargs):
         check_conv_cfg(stem_conv_cfg, 'stem_conv_cfg')
         check_conv_cfg(kwargs.get('conv_cfg'), 'conv_cfg')
+        stem_conv_cfg = deploy_conv_cfg(stem_conv_cfg, deploy)
+        kwargs['conv_cfg'] = deploy_conv_cfg(kwargs.get('conv_cfg'), deploy)
         super().__init__(**kwargs)
+        self.deploy = deploy
+        self._register_load_state_dict_pre_hook(
+            fold_gmconv_checkpoint, with_module=True)
         if stem_conv_cfg is not None:
             old = self.conv1.conv
             self.conv1.conv = build_conv_layer(

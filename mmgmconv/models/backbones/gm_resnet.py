@@ -2,7 +2,7 @@
 from mmdet.models.backbones import ResNet
 from mmdet.registry import MODELS
 
-from .gmconv_resnet_mixin import GMConvResNetMixin
+from ..utils import GMConvResNetMixin
 
 
 @MODELS.register_module()
@@ -16,6 +16,11 @@ class GMResNet(GMConvResNetMixin, ResNet):
             All ``False`` (the default) gives exactly mmdet's ``ResNet``.
         gmconv_cfg: ``dict(stem=..., body=...)`` conv configs overriding the
             paper's default (D-GMConv stem, S-GMConv body, sigma_init 5).
+        deploy: Build every S-GMConv as a plain ``nn.Conv2d``, the
+            structure ``tools/fuse_gmconv.py`` writes; D-GMConv stays.
+
+    A GMConv checkpoint loaded into it has the masks of its S-GMConv layers
+    folded into the layers that are plain conv or DCN here (fold on load).
 
     Parameter names are those of ``ResNet`` (GMConv only adds ``sigma`` and
     ``sigma_predictor.*``), so plain ResNet checkpoints load into it. A stage

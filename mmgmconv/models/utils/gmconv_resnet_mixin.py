@@ -1,9 +1,11 @@
 """Per-part conv configs for any OpenMMLab ResNet (mmdet's, mmpretrain's)."""
 from ..gmconv_stages import resolve_stage_conv_cfgs
+from .deploy import GMConvDeployMixin, deploy_conv_cfg
+from .fold_on_load import fold_gmconv_checkpoint
 
 
-class GMConvResNetMixin:
-    """Gives a ResNet ``gmconv_stages`` and ``gmconv_cfg``.
+class GMConvResNetMixin(GMConvDeployMixin):
+    """Gives a ResNet ``gmconv_stages``, ``gmconv_cfg`` and ``deploy``.
 
     Put it before the ResNet class: ``class X(GMConvResNetMixin, ResNet)``.
     It relies on what mmdet's and mmpretrain's ResNets share: the stem is
@@ -12,10 +14,16 @@ class GMConvResNetMixin:
     ``i`` stages built before it. The network is built once, with each part
     getting its own conv config, so parameter names are the ResNet's.
 
+    A GMConv checkpoint loaded into it has its S-GMConv masks folded into
+    the layers that are plain convs (or DCN) here
+    (:func:`~mmgmconv.models.utils.fold_on_load.fold_gmconv_checkpoint`).
+
     Args:
         gmconv_stages: ``num_stages + 1`` bools for (stem, layer1, ...).
         gmconv_cfg: ``dict(stem=..., body=...)`` overriding the paper's
             default (D-GMConv stem, S-GMConv body, sigma_init 5).
+        deploy: Build every S-GMConv as a plain ``nn.Conv2d`` (the structure
+            :func:`~mmgmconv.fuse_gmconv` leaves); D-GMConv stays.
     """
 
     def __init__(self,
@@ -26,17 +34,23 @@ class GMConvResNetMixin:
                  num_stages=4,
                  dcn=None,
                  stage_with_dcn=None,
+                 deploy=False,
                  **kwargs):
         if gmconv_stages is None:
             gmconv_stages = (False, ) * (num_stages + 1)
-        self._stem_conv_cfg, self._stage_conv_cfgs = resolve_stage_conv_cfgs(
+        stem, stages = resolve_stage_conv_cfgs(
             gmconv_stages, gmconv_cfg, conv_cfg, num_stages,
             stage_with_dcn if dcn is not None else None)
+        self._stem_conv_cfg = deploy_conv_cfg(stem, deploy)
+        self._stage_conv_cfgs = [deploy_conv_cfg(c, deploy) for c in stages]
         self.gmconv_stages = tuple(gmconv_stages)
+        self.deploy = deploy
         if dcn is not None or stage_with_dcn is not None:
             kwargs.update(dcn=dcn, stage_with_dcn=stage_with_dcn)
         super().__init__(
             *args, conv_cfg=conv_cfg, num_stages=num_stages, **kwargs)
+        self._register_load_state_dict_pre_hook(
+            fold_gmconv_checkpoint, with_module=True)
 
     def _make_stem_layer(self, *args, **kwargs):
         body_conv_cfg, self.conv_cfg = self.conv_cfg, self._stem_conv_cfg

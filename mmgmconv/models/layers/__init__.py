@@ -1,0 +1,3 @@
+from .zero_pad_shortcut import ZeroPadShortcut
+
+__all__ = ['ZeroPadShortcut']

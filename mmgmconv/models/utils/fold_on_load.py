@@ -1,0 +1,83 @@
+"""Fold GMConv masks of a checkpoint into the plain convs that load it.
+
+A GMConv network computes with ``W * M(sigma)`` (paper eq. 2), not ``W``.
+When its checkpoint is loaded into a backbone where that layer is a plain
+conv (or a DCN: Table V's "Stem L1" .. "Stem L1-L3" and "GMConv-DCN" rows
+start from one all-GMConv ImageNet ResNet-50), loading ``W`` alone would
+start the detector from another network than the one trained. The pre-hook
+here folds the mask in instead, so the layer starts as it was trained.
+"""
+from typing import List
+
+from mmengine.logging import print_log
+from torch import nn
+
+from ...ops import DGMConv, SGMConv, gaussian_mask
+
+
+def _is_plain_conv(module: nn.Module) -> bool:
+    """A conv-like layer (4-D ``weight``) that is not a GMConv."""
+    weight = getattr(module, 'weight', None)
+    return (isinstance(weight, nn.Parameter) and weight.dim() == 4
+            and not isinstance(module, (SGMConv, DGMConv)))
+
+
+def fold_gmconv_checkpoint(module: nn.Module, state_dict: dict, prefix: str,
+                           local_metadata: dict, strict: bool,
+                           missing_keys: List[str],
+                           unexpected_keys: List[str],
+                           error_msgs: List[str]) -> None:
+    """``_load_state_dict_pre_hook`` (``with_module=True``) of GMConv
+    backbones.
+
+    For every plain conv ``name`` of ``module`` whose checkpoint has
+    ``name.sigma`` (an S-GMConv when it was saved), replaces
+    ``name.weight`` by ``weight * gaussian_mask(kernel_size, sigma)`` and
+    removes ``name.sigma``, so it is not reported as unexpected. The model's
+    S-GMConv and D-GMConv layers load their keys as usual. Works for every
+    loader that goes through ``_load_from_state_dict`` (``init_cfg``
+    ``Pretrained``, ``load_from``, ``load_checkpoint``,
+    ``Module.load_state_dict``); ``state_dict`` is the loader's copy.
+
+    A plain conv whose checkpoint entry is a D-GMConv
+    (``name.sigma_predictor.*``) cannot be folded: its mask depends on the
+    input. That goes to ``error_msgs``, the loaders' channel for entries
+    that do not fit a layer (as a shape mismatch does): strict loads
+    (``tools/test.py``, ``load_checkpoint(strict=True)``, torch's
+    ``load_state_dict``) raise a ``RuntimeError`` naming the layer, and
+    mmengine's non-strict loads (``init_cfg`` ``Pretrained``) log it as a
+    warning with the predictor's keys as unexpected, because a non-strict
+    load asks to take what fits (e.g. a deliberately plain stem). The
+    choice is ours; the paper does not load across layer types.
+    """
+    folded: List[str] = []
+    for name, conv in module.named_modules():
+        if not _is_plain_conv(conv):
+            continue
+        key = f'{prefix}{name}.'
+        predictor = f'{key}sigma_predictor.'
+        if any(k.startswith(predictor) for k in state_dict):
+            error_msgs.append(
+                f'{prefix}{name}: the checkpoint holds a D-GMConv layer (keys '
+                f'{predictor}*) but the model builds '
+                f'{type(conv).__name__} there. A D-GMConv mask depends on '
+                f'the input, so it cannot be folded into the weight: build '
+                f'that layer as D-GMConv (e.g. the stem on in gmconv_stages '
+                f'with gmconv_cfg.stem of type DGMConv), or remove the '
+                f'{predictor}* keys from the checkpoint to load the '
+                f'unmasked weight on purpose.')
+            continue
+        sigma = state_dict.get(f'{key}sigma')
+        weight = state_dict.get(f'{key}weight')
+        if sigma is None or weight is None:
+            continue
+        mask = gaussian_mask(tuple(weight.shape[-2:]), sigma)
+        state_dict[f'{key}weight'] = weight * mask.to(weight)
+        del state_dict[f'{key}sigma']
+        folded.append(name)
+    if folded:
+        print_log(
+            f'{type(module).__name__}: folded the S-GMConv masks of the '
+            f'checkpoint (weight * M(sigma)) into {len(folded)} plain convs: '
+            f'{", ".join(folded)}',
+            logger='current')
