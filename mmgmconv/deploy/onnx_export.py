@@ -176,8 +176,12 @@ def prepare_for_export(model: nn.Module) -> nn.Module:
     return folded
 
 
-def _export(module: nn.Module, example: Tensor, path: str,
-            output_names: List[str], spatial_axes: bool, opset: int) -> None:
+def export_graph(module: nn.Module, example: Tensor, path: str,
+                 output_names: List[str], spatial_axes: bool,
+                 opset: int = 17) -> None:
+    """Export ``module(example)`` to ``path`` (input ``input``, dynamic
+    batch, and dynamic height and width if ``spatial_axes``), then check the
+    file and that it uses standard operators only."""
     axes = {0: 'batch'}
     if spatial_axes:
         axes.update({2: 'height', 3: 'width'})
@@ -208,12 +212,12 @@ def export_onnx(model: nn.Module, out: str, shape: Tuple[int, int] = (224,
     example = torch.randn(batch, 3, *shape)
     with torch.no_grad():
         if not is_detector(folded):
-            _export(ClassifierLogits(folded), example, out, ['logits'],
+            export_graph(ClassifierLogits(folded), example, out, ['logits'],
                     True, opset)
             return [out]
         dense = DenseDetector(folded)
         feats, head_outs = dense(example)
-        _export(dense, example, out, dense_output_names(feats, head_outs),
+        export_graph(dense, example, out, dense_output_names(feats, head_outs),
                 True, opset)
         paths = [out]
         for name, (head, extractor) in roi_box_heads(folded).items():
@@ -221,6 +225,6 @@ def export_onnx(model: nn.Module, out: str, shape: Tuple[int, int] = (224,
             rois = example_roi_feats(extractor, feats, 2 * batch)
             outputs = head(rois)
             names = [f'out.{i}' for i in range(len(outputs))]
-            _export(head, rois, path, names, False, opset)
+            export_graph(head, rois, path, names, False, opset)
             paths.append(path)
     return paths
