@@ -7,15 +7,12 @@ import argparse
 import json
 import os.path as osp
 
-from mmengine.config import Config
 from mmengine.dist import is_main_process
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
-from mmgmconv.runner_setup import (add_common_args, apply_common_args,
-                                   check_dataset_paths, close_distributed,
-                                   metrics_table, parse_tool_args)
+from mmgmconv.runner_setup import (add_common_args, build_test_runner,
+                                   close_distributed, metrics_table,
+                                   parse_tool_args)
 
 
 def parse_args():
@@ -30,11 +27,7 @@ def main():
     args = parse_args()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
-    cfg = apply_common_args(Config.fromfile(args.config), args)
-    cfg.load_from = None
-    check_dataset_paths(cfg, ('test', ))
-    runner = (RUNNERS.build(cfg)
-              if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    cfg, runner = build_test_runner(args)
     try:
         runner.load_checkpoint(args.checkpoint, strict=True)
     except RuntimeError as err:

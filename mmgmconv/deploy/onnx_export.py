@@ -85,6 +85,11 @@ class ClassifierLogits(nn.Module):
         return self.classifier(img, mode='tensor')
 
 
+def dense_head_name(detector: nn.Module) -> str:
+    """``'rpn_head'`` for a two-stage detector, else ``'bbox_head'``."""
+    return 'rpn_head' if getattr(detector, 'with_rpn', False) else 'bbox_head'
+
+
 class DenseDetector(nn.Module):
     """The dense part of a detector: ``forward(img)`` returns the neck's
     features (one ``(B, C, H_l, W_l)`` tensor per level) and the raw outputs
@@ -94,8 +99,7 @@ class DenseDetector(nn.Module):
     def __init__(self, detector: nn.Module):
         super().__init__()
         self.detector = detector
-        self.head = detector.rpn_head if getattr(
-            detector, 'with_rpn', False) else detector.bbox_head
+        self.head = getattr(detector, dense_head_name(detector))
 
     def forward(self, img: Tensor) -> Tuple[Tuple[Tensor], Tuple[list]]:
         feats = self.detector.extract_feat(img)
@@ -157,21 +161,31 @@ def example_roi_feats(extractor: nn.Module, feats: Sequence[Tensor],
     return extractor(feats[:extractor.num_inputs], rois)
 
 
+def exported_parts(model: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """``(module path, module)`` of every part of ``model`` that goes into
+    a graph: the whole classifier, or a detector's backbone, neck, RPN or
+    dense head and RoI box heads (not its RoI extractors: RoIAlign runs in
+    PyTorch)."""
+    if not is_detector(model):
+        return [('', model)]
+    parts = [('backbone', model.backbone)]
+    if getattr(model, 'with_neck', False):
+        parts.append(('neck', model.neck))
+    parts.append((dense_head_name(model),
+                  getattr(model, dense_head_name(model))))
+    return parts + [(name, head)
+                    for name, (head, _) in roi_box_heads(model).items()]
+
+
 def prepare_for_export(model: nn.Module) -> nn.Module:
     """Eval mode, every S-GMConv folded, unsupported layers refused.
 
     Works on (and returns) a deep copy; ``model`` is left unfolded, as the
-    reference :func:`verify` compares against.
+    reference :func:`~mmgmconv.deploy.onnx_verify.max_abs_diff` compares
+    against.
     """
     folded = fuse_gmconv(copy.deepcopy(model).eval())
-    parts = ([('backbone', folded.backbone)] +
-             ([('neck', folded.neck)] if getattr(folded, 'with_neck', False)
-              else []) +
-             [('head', DenseDetector(folded).head)] + [
-                 (name, head)
-                 for name, (head, _) in roi_box_heads(folded).items()
-             ]) if is_detector(folded) else [('', folded)]
-    for prefix, part in parts:
+    for prefix, part in exported_parts(folded):
         check_exportable(part, prefix)
     return folded
 

@@ -13,15 +13,11 @@ import argparse
 import json
 import os.path as osp
 
-from mmengine.config import Config
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.deploy import build_ort_model
-from mmgmconv.runner_setup import (add_common_args, apply_common_args,
-                                   check_dataset_paths, metrics_table,
-                                   parse_tool_args)
+from mmgmconv.runner_setup import (add_common_args, build_test_runner,
+                                   metrics_table, parse_tool_args)
 
 
 def parse_args():
@@ -39,11 +35,7 @@ def main():
                          f'{args.launcher!r}, expected none')
     if not osp.isfile(args.onnx):
         raise FileNotFoundError(f'ONNX graph {args.onnx!r} not found')
-    cfg = apply_common_args(Config.fromfile(args.config), args)
-    cfg.load_from = None
-    check_dataset_paths(cfg, ('test', ))
-    runner = (RUNNERS.build(cfg)
-              if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    cfg, runner = build_test_runner(args)
     runner.model = build_ort_model(runner.model, args.onnx)
     metrics = runner.test()
     print(f'\n{osp.basename(args.config)} (onnxruntime: {args.onnx})\n'
