@@ -8,11 +8,13 @@ from .ops import DGMConv, SGMConv
 
 
 def build_model_from_config(config) -> nn.Module:
-    """Build ``config``'s model in its own scope (mmdet or mmpretrain)."""
-    cfg = Config.fromfile(config)
+    """Build ``config``'s model (a path or a ``Config``) in its own scope
+    (mmdet or mmpretrain), with a top-level ``data_preprocessor`` as the
+    Runner and mmpretrain's ``init_model`` use it."""
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
-    # as mmengine's Runner does: mmpretrain configs put it at the top level
-    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    if cfg.get('data_preprocessor') is not None:
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     return MODELS.build(cfg.model)
 
 

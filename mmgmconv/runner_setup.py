@@ -7,6 +7,8 @@ import os.path as osp
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
 #: How to get the data a missing path belongs to, by a word in the path.
 DATA_HINTS = {
@@ -136,6 +138,14 @@ def close_distributed():
     if dist.is_available() and dist.is_initialized():
         gc.collect()
         dist.destroy_process_group()
+
+
+def build_test_runner(cfg: Config):
+    """The Runner that tools/test.py and tools/deploy/onnx_test.py evaluate
+    ``cfg`` with: no ``load_from``, test data paths checked."""
+    cfg.load_from = None
+    check_dataset_paths(cfg, ('test', ))
+    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
 
 #: Short names for the metrics the papers' tables report.

@@ -142,3 +142,11 @@ def test_benchmark_runs_and_reports_ratios(tmp_path):
                           'D-GMConv (per-image loop)'} and min(t.values()) > 0
                for t in layer.values())
     assert '| image input | D-GMConv (grouped) |' in log
+
+
+def test_build_model_from_config_uses_top_level_data_preprocessor():
+    # the digits config sets mean/std in a top-level data_preprocessor, as
+    # mmpretrain configs do; the Runner and init_model apply it to the model
+    model = build_model_from_config(DIGITS)
+    assert model.data_preprocessor.mean.flatten().tolist() == [127.5] * 3
+    assert model.data_preprocessor.std.flatten().tolist() == [127.5] * 3

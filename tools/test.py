@@ -19,12 +19,10 @@ from copy import deepcopy
 from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.runner_setup import (add_common_args, apply_common_args,
-                                   check_dataset_paths, close_distributed,
+                                   build_test_runner, close_distributed,
                                    metrics_table, parse_tool_args)
 
 #: What ``--tta`` uses when a config defines no ``tta_model``: mmdet's
@@ -144,14 +142,11 @@ def main():
     cfg = apply_common_args(Config.fromfile(args.config), args)
     scope = cfg.get('default_scope')
     check_args(args, scope)
-    cfg.load_from = None
     if args.show or args.show_dir:
         cfg = enable_visualization(cfg, args, scope)
     if args.tta:
         cfg = enable_tta(cfg, scope)
-    check_dataset_paths(cfg, ('test', ))
-    runner = (RUNNERS.build(cfg)
-              if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    runner = build_test_runner(cfg)
     try:
         runner.load_checkpoint(args.checkpoint, strict=True)
     except RuntimeError as err:

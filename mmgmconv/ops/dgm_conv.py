@@ -1,6 +1,6 @@
 """Dynamic GMConv: a conv whose mask is predicted per input image."""
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -12,6 +12,60 @@ from .sigma_predictor import SigmaPredictor
 
 #: Prediction patterns of Table IV and how many raw values each needs.
 PRED_PATTERNS = {'sigma': 1, 'sigma1_sigma2': 2, 'sigma1_ratio': 2}
+
+Pair = Tuple[int, int]
+
+
+def conv_grouped(x: Tensor, weights: Tensor, bias: Optional[Tensor],
+                 padding: Pair, conv: nn.Conv2d) -> Tensor:
+    """All images in one convolution with ``B * groups`` groups (as timm's
+    ``CondConv2d``). ``weights`` is ``(B, C_out, C_in / groups, kh, kw)``,
+    one masked kernel per image; ``x`` is ``(B, C_in, H, W)``, ``B > 0``."""
+    batch = x.shape[0]
+    if bias is not None:
+        bias = bias.repeat(batch)
+    out = F.conv2d(x.reshape(1, -1, *x.shape[2:]), weights.flatten(0, 1),
+                   bias, conv.stride, padding, conv.dilation,
+                   conv.groups * batch)
+    return out.reshape(batch, -1, *out.shape[2:])
+
+
+def conv_per_image(x: Tensor, weights: Tensor, bias: Optional[Tensor],
+                   padding: Pair, conv: nn.Conv2d) -> Tensor:
+    """One dense convolution per image, outputs concatenated (shapes as in
+    :func:`conv_grouped`, ``B > 0``)."""
+    return torch.cat([
+        F.conv2d(x_i[None], w_i, bias, conv.stride, padding, conv.dilation,
+                 conv.groups)
+        for x_i, w_i in zip(x, weights)
+    ])
+
+
+def conv_unfold(x: Tensor, weights: Tensor, bias: Optional[Tensor],
+                padding: Pair, conv: nn.Conv2d) -> Tensor:
+    """``im2col`` and one batched matmul per group (shapes as in
+    :func:`conv_grouped`, any ``B`` including 0). Nothing in it depends on
+    the batch size, so it traces and exports to ONNX with a dynamic batch
+    and image size, using standard operators only."""
+    batch, groups = x.shape[0], conv.groups
+    cols = F.unfold(x, conv.kernel_size, conv.dilation, padding, conv.stride)
+    cols = cols.view(batch, groups, cols.shape[1] // groups, cols.shape[2])
+    weights = weights.flatten(2)  # (B, C_out, C_in / groups * kh * kw)
+    out = weights.view(batch, groups, conv.out_channels // groups,
+                       weights.shape[2]) @ cols
+    out_size = [(x.shape[i + 2] + 2 * padding[i] - conv.dilation[i] *
+                 (conv.kernel_size[i] - 1) - 1) // conv.stride[i] + 1
+                for i in (0, 1)]
+    out = out.view(batch, conv.out_channels, *out_size)
+    return out if bias is None else out + bias.to(out.dtype)[:, None, None]
+
+
+#: The equivalent computations of D-GMConv, selected by ``DGMConv.impl``.
+CONV_PATHS = {
+    'grouped': conv_grouped,
+    'per_image': conv_per_image,
+    'unfold': conv_unfold,
+}
 
 
 @MODELS.register_module('DGMConv')
@@ -33,9 +87,18 @@ class DGMConv(nn.Conv2d):
             sigma_init * R)``, smooth, and exactly ``sigma_init`` (ratio 1)
             at ``o = 0``, where the predictor starts.
 
-    All images are convolved at once by one grouped convolution with
-    ``B * groups`` groups (as timm's ``CondConv2d``). The sigmas of the last
-    batch are kept, detached, in ``last_sigmas`` (``(B, 2)``) for logging.
+        impl: How the images are convolved with their kernels, one of
+            :data:`CONV_PATHS` (equal results, different speed):
+            ``'grouped'`` (one convolution with ``B * groups`` groups),
+            ``'per_image'`` (one dense convolution per image) or
+            ``'unfold'`` (``im2col`` + batched matmul), or ``'auto'``
+            (default) to let :meth:`choose_path` pick. While tracing or
+            exporting to ONNX, and for an empty batch, ``'unfold'`` is used
+            whatever ``impl`` says: it is the only path that does not
+            depend on the batch size.
+
+    The sigmas of the last batch are kept, detached, in ``last_sigmas``
+    (``(B, 2)``) for logging.
 
     Shapes: input ``(B, C_in, H, W)``, output ``(B, C_out, H', W')``.
     """
@@ -46,6 +109,7 @@ class DGMConv(nn.Conv2d):
                  reduction: float = 4 / 3,
                  pred_pattern: str = 'sigma1_ratio',
                  sigma_range: float = 10.0,
+                 impl: str = 'auto',
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.sigma_init = check_sigma_value(sigma_init, 'sigma_init')
@@ -54,6 +118,10 @@ class DGMConv(nn.Conv2d):
                              f'{sorted(PRED_PATTERNS)}, got {pred_pattern!r}')
         if check_sigma_value(sigma_range, 'sigma_range') <= 1:
             raise ValueError(f'sigma_range must be > 1, got {sigma_range!r}')
+        if impl != 'auto' and impl not in CONV_PATHS:
+            raise ValueError(f"impl must be 'auto' or one of "
+                             f'{sorted(CONV_PATHS)}, got {impl!r}')
+        self.impl = impl
         self.pred_pattern = pred_pattern
         self.log_sigma_range = math.log(sigma_range)
         self.sigma_predictor = SigmaPredictor(
@@ -78,21 +146,28 @@ class DGMConv(nn.Conv2d):
         sigma1, sigma2 = self.predict_sigmas(input)
         self.last_sigmas = torch.stack([sigma1, sigma2], dim=1).detach()
         mask = gaussian_mask(self.kernel_size, sigma1, sigma2)  # (B, kh, kw)
-        batch = input.shape[0]
-        weight = weight.unsqueeze(0) * mask.to(weight.dtype)[:, None, None]
-        weight = weight.flatten(0, 1)  # (B * C_out, C_in / groups, kh, kw)
-        if bias is not None:
-            bias = bias.repeat(batch)
-        x = input.reshape(1, -1, *input.shape[2:])
+        weights = weight.unsqueeze(0) * mask.to(weight.dtype)[:, None, None]
         padding = self.padding
-        if self.padding_mode != 'zeros':
-            x = F.pad(x, self._reversed_padding_repeated_twice,
-                      mode=self.padding_mode)
-            padding = 0
-        out = F.conv2d(x, weight, bias, self.stride, padding, self.dilation,
-                       self.groups * batch)
-        return out.reshape(batch, self.out_channels, *out.shape[2:])
+        if self.padding_mode != 'zeros' or isinstance(padding, str):
+            # 'same'/'valid' and reflect/replicate/circular padding are
+            # applied here, so that every path sees explicit zero padding
+            mode = 'constant' if self.padding_mode == 'zeros' else \
+                self.padding_mode
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode)
+            padding = (0, 0)
+        conv = CONV_PATHS[self.choose_path(input)]
+        return conv(input, weights, bias, padding, self)
+
+    def choose_path(self, x: Tensor) -> str:
+        """The computation used for the (padded) input ``x``, a key of
+        :data:`CONV_PATHS`: ``'unfold'`` for an empty batch and while
+        tracing or exporting to ONNX (the only batch-independent path),
+        else ``impl``, where ``'auto'`` means ``'grouped'``."""
+        if (torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
+                or x.shape[0] == 0):
+            return 'unfold'
+        return 'grouped' if self.impl == 'auto' else self.impl
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, sigma_init={self.sigma_init}, '
-                f'pred_pattern={self.pred_pattern!r}')
+                f'pred_pattern={self.pred_pattern!r}, impl={self.impl!r}')

@@ -1,0 +1,155 @@
+"""D-GMConv's equivalent computations (grouped, per-image, unfold): equal
+values and gradients, the path each input takes, ONNX export, empty batch."""
+import io
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmgmconv import DGMConv, gaussian_mask
+from mmgmconv.ops.dgm_conv import CONV_PATHS
+
+CONV_ARGS = [
+    dict(in_channels=4, out_channels=6, kernel_size=3, padding=1),
+    dict(in_channels=4, out_channels=6, kernel_size=4, stride=2, padding=1,
+         bias=False),
+    dict(in_channels=4, out_channels=8, kernel_size=(3, 5), padding=(1, 2),
+         dilation=2, groups=2),
+    dict(in_channels=6, out_channels=6, kernel_size=5, stride=(2, 1),
+         padding=2, groups=6, padding_mode='reflect'),
+    dict(in_channels=3, out_channels=5, kernel_size=7, stride=2, padding=3,
+         padding_mode='circular', bias=False),
+    dict(in_channels=3, out_channels=4, kernel_size=(2, 3), padding='same',
+         padding_mode='replicate'),
+]
+PATTERNS = ['sigma', 'sigma1_sigma2', 'sigma1_ratio']
+
+
+def make_conv(args, pattern='sigma1_ratio', seed=0):
+    torch.manual_seed(seed)
+    conv = DGMConv(**args, pred_pattern=pattern, sigma_init=2.0)
+    torch.nn.init.normal_(conv.sigma_predictor.fc1.weight)
+    for p in conv.sigma_predictor.fc2.parameters():
+        torch.nn.init.normal_(p, std=0.5)  # sigmas differ between images
+    if conv.bias is not None:
+        torch.nn.init.normal_(conv.bias)
+    return conv
+
+
+def per_image_reference(conv, x):
+    """Each image alone, through nn.Conv2d's own forward with the masked
+    kernel (so padding modes are nn.Conv2d's)."""
+    s1, s2 = conv.predict_sigmas(x)
+    plain = torch.nn.Conv2d(conv.in_channels, conv.out_channels,
+                            conv.kernel_size, conv.stride, conv.padding,
+                            conv.dilation, conv.groups, conv.bias is not None,
+                            conv.padding_mode)
+    return torch.cat([
+        plain._conv_forward(x[i:i + 1],
+                            conv.weight * gaussian_mask(conv.kernel_size,
+                                                        s1[i], s2[i]),
+                            conv.bias) for i in range(x.shape[0])
+    ])
+
+
+def run_path(conv, impl, x):
+    """Output and the gradients of input and every parameter."""
+    conv.impl = impl
+    conv.zero_grad(set_to_none=True)
+    x = x.detach().requires_grad_()
+    out = conv(x)
+    (out.float() * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() \
+        .backward()
+    grads = {n: p.grad for n, p in conv.named_parameters()}
+    return out, dict(grads, input=x.grad)
+
+
+@pytest.mark.parametrize('batch', [1, 3])
+@pytest.mark.parametrize('pattern', PATTERNS)
+@pytest.mark.parametrize('args', CONV_ARGS)
+def test_paths_equal_values_and_gradients(args, pattern, batch):
+    conv = make_conv(args, pattern)
+    x = torch.randn(batch, args['in_channels'], 11, 13)
+    with torch.no_grad():
+        ref = per_image_reference(conv, x)
+    results = {impl: run_path(conv, impl, x) for impl in CONV_PATHS}
+    out0, grads0 = results['grouped']
+    torch.testing.assert_close(out0, ref)
+    assert set(grads0) == {n for n, _ in conv.named_parameters()} | {'input'}
+    assert all(g is not None for g in grads0.values())
+    if batch > 1:  # (one image can leave every hidden ReLU unit at zero)
+        assert all(g.abs().sum() > 0 for g in grads0.values())
+    for impl, (out, grads) in results.items():
+        torch.testing.assert_close(out, ref, msg=impl)
+        for name, grad in grads.items():
+            torch.testing.assert_close(grad, grads0[name],
+                                       msg=f'{impl}: {name}')
+
+
+@pytest.mark.parametrize('args', CONV_ARGS[2:4])
+def test_paths_equal_under_bf16_autocast(args):
+    conv = make_conv(args)
+    x = torch.randn(3, args['in_channels'], 11, 13)
+    results = {}
+    for impl in CONV_PATHS:
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            results[impl] = run_path(conv, impl, x)
+    out0, grads0 = results['grouped']
+    assert out0.dtype == torch.bfloat16
+    for impl, (out, grads) in results.items():
+        assert out.dtype == torch.bfloat16
+        torch.testing.assert_close(out, out0, atol=3e-2, rtol=2e-2,
+                                   msg=impl)
+        for name, grad in grads.items():
+            assert torch.isfinite(grad).all()
+            scale = grads0[name].abs().max()
+            torch.testing.assert_close(grad / scale, grads0[name] / scale,
+                                       atol=3e-2, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize('impl', ['auto', *CONV_PATHS])
+def test_empty_batch_gives_empty_output_and_gradients(impl):
+    conv = DGMConv(3, 4, 3, stride=2, padding=1, bias=True, impl=impl)
+    x = torch.randn(0, 3, 9, 9, requires_grad=True)
+    out = conv(x)
+    assert out.shape == (0, 4, 5, 5)
+    out.sum().backward()
+    assert x.grad.shape == x.shape
+    assert conv.weight.grad is not None and conv.weight.grad.abs().sum() == 0
+    assert conv.last_sigmas.shape == (0, 2)
+
+
+def test_impl_is_validated():
+    with pytest.raises(ValueError,
+                       match=r"impl must be 'auto' or one of \['grouped', "
+                       r"'per_image', 'unfold'\], got 'fast'"):
+        DGMConv(3, 4, 3, impl='fast')
+
+
+def test_tracing_uses_the_batch_independent_path():
+    conv = make_conv(CONV_ARGS[2])
+    traced = torch.jit.trace(conv, torch.randn(2, 4, 11, 13),
+                             check_trace=False)
+    x = torch.randn(5, 4, 9, 16)
+    torch.testing.assert_close(traced(x), conv(x))
+
+
+@pytest.mark.parametrize('args', [CONV_ARGS[2], CONV_ARGS[3]])
+def test_onnx_export_has_dynamic_batch_and_size(args):
+    ort = pytest.importorskip('onnxruntime')
+    conv = make_conv(args).eval()
+    f = io.BytesIO()
+    dims = {0: 'batch', 2: 'height', 3: 'width'}
+    torch.onnx.export(conv, torch.randn(2, args['in_channels'], 11, 13), f,
+                      dynamo=False, opset_version=17, input_names=['x'],
+                      output_names=['y'], dynamic_axes=dict(x=dims, y=dims))
+    session = ort.InferenceSession(f.getvalue(),
+                                   providers=['CPUExecutionProvider'])
+    for shape in [(5, 9, 16), (1, 14, 10)]:
+        x = torch.randn(shape[0], args['in_channels'], *shape[1:])
+        with torch.no_grad():
+            ref = per_image_reference(conv, x).numpy()
+        (out, ) = session.run(None, dict(x=x.numpy()))
+        assert out.shape == ref.shape
+        np.testing.assert_allclose(out, ref, atol=1e-5, rtol=1e-5)

@@ -1,0 +1,52 @@
+"""Evaluate an exported model's graph(s) under onnxruntime on a test set.
+
+    python tools/deploy/onnx_test.py CONFIG MODEL.onnx [--work-dir DIR]
+
+Runs the config's test loop and evaluator (mmengine ``Runner.test``) with
+the tensor part from MODEL.onnx (and, for two-stage detectors, the RoI box
+head graphs written next to it by tools/deploy/export_onnx.py) and the
+post-processing from mmdet / mmpretrain; prints the same metrics table as
+tools/test.py and saves it to WORK_DIR/metrics.json. No checkpoint is
+needed: every weight that computes something is in the graphs.
+"""
+import argparse
+import json
+import os.path as osp
+
+from mmengine.config import Config
+
+import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
+from mmgmconv.deploy import build_ort_model
+from mmgmconv.runner_setup import (add_common_args, apply_common_args,
+                                   build_test_runner, metrics_table,
+                                   parse_tool_args)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('onnx', help='graph written by export_onnx.py')
+    add_common_args(parser)
+    return parse_tool_args(parser)
+
+
+def main():
+    args = parse_args()
+    if args.launcher != 'none':
+        raise ValueError(f'onnx_test.py runs in one process; got --launcher '
+                         f'{args.launcher!r}, expected none')
+    if not osp.isfile(args.onnx):
+        raise FileNotFoundError(f'ONNX graph {args.onnx!r} not found')
+    cfg = apply_common_args(Config.fromfile(args.config), args)
+    runner = build_test_runner(cfg)
+    runner.model = build_ort_model(runner.model, args.onnx)
+    metrics = runner.test()
+    print(f'\n{osp.basename(args.config)} (onnxruntime: {args.onnx})\n'
+          f'{metrics_table(metrics)}')
+    with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
+        json.dump(dict(config=args.config, onnx=args.onnx, metrics=metrics),
+                  f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
