@@ -45,8 +45,12 @@ def convert_to_gmconv(model: nn.Module,
     ``exclude`` (shell-style patterns as timm uses, matched with
     ``fnmatch.fnmatchcase``; ``*`` also spans dots, so ``'layer1.*'`` is all
     of ``layer1``) and for which ``predicate(name, conv)`` is true. Among
-    these, 1x1 convs (nothing to mask) and layers that already are GMConv
-    are left as they are (converting twice changes nothing). Layers
+    these, layers that already are GMConv and convs whose mask is always
+    all ones are left as they are: in a 1x1, 1x2, 2x1 or 2x2 kernel every
+    tap is equally far from the centre, so the max-normalised mask (eq. 4)
+    is 1 everywhere whatever sigma is, and a sigma there would never get a
+    gradient (our choice; timm's ConvNeXt downsamples with 2x2 convs).
+    Converting twice changes nothing. Layers
     matching ``stem`` become :class:`DGMConv`, the others ``kind``: the
     paper puts D-GMConv in the stem and S-GMConv in the body (Sec. III).
 
@@ -74,7 +78,7 @@ def convert_to_gmconv(model: nn.Module,
             ``pred_pattern``, ``sigma_range``) to the D-GMConv layers.
 
     Every pattern must match at least one conv (``include`` and ``stem``
-    one with a kernel larger than 1x1, ``stem`` one that is chosen), and
+    one with a mask, ``stem`` one that is chosen), and
     every keyword argument must reach at least one new layer; otherwise,
     and for an unknown ``kind`` or argument, it raises before changing
     anything, naming the value and what is allowed.
@@ -98,7 +102,7 @@ def convert_to_gmconv(model: nn.Module,
     _check_patterns_match(convs, include, exclude)
 
     plan = []  # (names, conv, class of its new layer)
-    for names, conv in _chosen_kxk_convs(convs, include, exclude, predicate,
+    for names, conv in _chosen_masked_convs(convs, include, exclude, predicate,
                                          stem):
         if not isinstance(conv, GMCONV_TYPES):
             is_stem = any(_matches(name, stem) for name in names)
@@ -129,6 +133,15 @@ def convert_to_gmconv(model: nn.Module,
     return model
 
 
+def _has_mask(conv: nn.Conv2d) -> bool:
+    """Whether a GMConv mask of ``conv``'s kernel can differ from all ones.
+
+    Not for kernels of at most 2x2: all their taps are equally far from the
+    kernel centre ``(k - 1) / 2``.
+    """
+    return max(conv.kernel_size) > 2
+
+
 def _as_patterns(patterns: Patterns, name: str,
                  allow_empty: bool = True) -> List[str]:
     if isinstance(patterns, str):
@@ -156,10 +169,10 @@ def _named_convs(model: nn.Module) -> List[Tuple[List[str], nn.Conv2d]]:
     return list(by_id.values())
 
 
-def _chosen_kxk_convs(convs, include: List[str], exclude: List[str],
+def _chosen_masked_convs(convs, include: List[str], exclude: List[str],
                       predicate, stem: List[str]):
-    """The convs of ``convs`` that are chosen and larger than 1x1."""
-    chosen_kxk = []
+    """The convs of ``convs`` that are chosen and have a mask."""
+    chosen_masked = []
     for names, conv in convs:
         chosen = {
             _matches(name, include) and not _matches(name, exclude) and
@@ -170,23 +183,24 @@ def _chosen_kxk_convs(convs, include: List[str], exclude: List[str],
             raise ValueError(f'the conv shared by modules {names} is chosen '
                              f'under some of its names and not under others; '
                              f'choose all or none of them')
-        if chosen.pop() and conv.kernel_size != (1, 1):
-            chosen_kxk.append((names, conv))
+        if chosen.pop() and _has_mask(conv):
+            chosen_masked.append((names, conv))
     for pattern in stem:
         if not any(fnmatchcase(name, pattern)
-                   for names, _ in chosen_kxk for name in names):
+                   for names, _ in chosen_masked for name in names):
             raise ValueError(f'stem pattern {pattern!r} matches no chosen '
-                             f'conv with a kernel larger than 1x1 (check '
+                             f'conv with a kernel larger than 2x2 (check '
                              f'include, exclude and predicate)')
-    return chosen_kxk
+    return chosen_masked
 
 
 def _check_patterns_match(convs, include: List[str],
                           exclude: List[str]) -> None:
-    """Raise for a pattern that matches no conv (``include``: no kxk)."""
+    """Raise for a pattern that matches no conv (``include``: none with a
+    mask)."""
     names = [name for names, _ in convs for name in names]
     masked = [
-        name for names, conv in convs if conv.kernel_size != (1, 1)
+        name for names, conv in convs if _has_mask(conv)
         for name in names
     ]
     for arg, patterns, pool in (('include', include, masked),
@@ -194,7 +208,7 @@ def _check_patterns_match(convs, include: List[str],
         for pattern in patterns:
             if not any(fnmatchcase(name, pattern) for name in pool):
                 what = 'conv' if arg == 'exclude' else \
-                    'conv with a kernel larger than 1x1'
+                    'conv with a kernel larger than 2x2'
                 raise ValueError(
                     f'{arg} pattern {pattern!r} matches no {what}; such '
                     f'convs are named like {pool[:5]}')
