@@ -1,5 +1,7 @@
 """convert_to_gmconv on torchvision, timm and hand-made models."""
 import copy
+import importlib.util
+from pathlib import Path
 
 import pytest
 import timm
@@ -373,3 +375,16 @@ def test_models_without_convs_or_modules_are_refused():
         convert_to_gmconv(nn.Linear(2, 2))
     with pytest.raises(TypeError, match='model must be an nn.Module'):
         convert_to_gmconv('resnet18')
+
+
+def test_plain_pytorch_example_trains_and_folds(capsys):
+    path = Path(__file__).parents[1] / 'examples/train_digits_plain_pytorch.py'
+    spec = importlib.util.spec_from_file_location('plain_example', path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    result = example.main(epochs=2)
+    assert result['accuracy'] > 0.5  # chance: 0.1
+    assert result['folded_accuracy'] == result['accuracy']
+    assert result['max_logit_change'] < 1e-4
+    assert 'conv1' in result['sigmas'] and 'layer4.1.conv2' in result['sigmas']
+    assert 'learned sigmas:' in capsys.readouterr().out
