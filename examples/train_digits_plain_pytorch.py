@@ -34,8 +34,10 @@ def digits_as_images(seed: int = 0) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     x = torch.tensor(images, dtype=torch.float32).view(-1, 1, 8, 8) / 8 - 1
     x = F.interpolate(x, scale_factor=2).expand(-1, 3, -1, -1).contiguous()
     y = torch.tensor(labels)
-    train, test = train_test_split(
-        torch.arange(len(y)), test_size=0.2, random_state=seed, stratify=y)
+    train, test = train_test_split(torch.arange(len(y)),
+                                   test_size=0.2,
+                                   random_state=seed,
+                                   stratify=y)
     return x[train], y[train], x[test], y[test]
 
 
@@ -75,7 +77,9 @@ def learned_sigmas(model: nn.Module, x: Tensor) -> Dict[str, str]:
     return sigmas
 
 
-def main(epochs: int = 5, batch_size: int = 64, lr: float = 0.1,
+def main(epochs: int = 5,
+         batch_size: int = 64,
+         lr: float = 0.1,
          seed: int = 0) -> Dict[str, object]:
     """Train, fold and evaluate; returns the figures it prints."""
     torch.manual_seed(seed)
@@ -83,7 +87,9 @@ def main(epochs: int = 5, batch_size: int = 64, lr: float = 0.1,
 
     # timm's ResNet-18 at a quarter of its width, so that it trains on two
     # CPU cores in seconds; any torchvision or timm model converts the same
-    model = timm.create_model('resnet18', num_classes=10, stem_width=16,
+    model = timm.create_model('resnet18',
+                              num_classes=10,
+                              stem_width=16,
                               channels=(16, 32, 64, 128))
     model = convert_to_gmconv(model, stem='conv1')
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
@@ -106,13 +112,12 @@ def main(epochs: int = 5, batch_size: int = 64, lr: float = 0.1,
     fuse_gmconv(model)
     n_sgmconv = sum(isinstance(m, SGMConv) for m in model.modules())
     folded_logits = predict(model, x_test)
-    result = dict(
-        accuracy=(logits.argmax(1) == y_test).float().mean().item(),
-        folded_accuracy=(folded_logits.argmax(1) ==
-                         y_test).float().mean().item(),
-        max_logit_change=(folded_logits - logits).abs().max().item(),
-        sigmas=sigmas,
-        train_seconds=train_seconds)
+    result = dict(accuracy=(logits.argmax(1) == y_test).float().mean().item(),
+                  folded_accuracy=(
+                      folded_logits.argmax(1) == y_test).float().mean().item(),
+                  max_logit_change=(folded_logits - logits).abs().max().item(),
+                  sigmas=sigmas,
+                  train_seconds=train_seconds)
     print(f'accuracy {result["accuracy"]:.4f}, folded '
           f'{result["folded_accuracy"]:.4f} ({n_sgmconv} S-GMConv left, '
           f'largest logit change {result["max_logit_change"]:.2e}); '

@@ -15,13 +15,13 @@ from mmgmconv import (DGMConv, SGMConv, convert_to_gmconv, fuse_gmconv,
 
 # (builder, D-GMConv stem): each built without downloading weights.
 MODELS = {
-    'tv_resnet50': (lambda: torchvision.models.resnet50(weights=None),
-                    'conv1'),
-    'tv_mobilenet_v2': (lambda: torchvision.models.mobilenet_v2(weights=None),
-                        'features.0.0'),
+    'tv_resnet50':
+    (lambda: torchvision.models.resnet50(weights=None), 'conv1'),
+    'tv_mobilenet_v2':
+    (lambda: torchvision.models.mobilenet_v2(weights=None), 'features.0.0'),
     'timm_resnet18': (lambda: timm.create_model('resnet18'), 'conv1'),
-    'timm_convnext_atto': (lambda: timm.create_model('convnext_atto'),
-                           'stem.0'),
+    'timm_convnext_atto':
+    (lambda: timm.create_model('convnext_atto'), 'stem.0'),
 }
 
 
@@ -33,7 +33,8 @@ def build(key, seed=0):
 def masked_conv_names(model):
     """Convs whose mask can differ from 1: larger than 2x2."""
     return {
-        name for name, m in model.named_modules()
+        name
+        for name, m in model.named_modules()
         if type(m) is nn.Conv2d and max(m.kernel_size) > 2
     }
 
@@ -64,8 +65,8 @@ def randomise_sigmas(model):
     gen = torch.Generator().manual_seed(1)
     for m in model.modules():
         if isinstance(m, SGMConv):
-            m.sigma.data.copy_(torch.empty(()).uniform_(0.4, 3.0,
-                                                        generator=gen))
+            m.sigma.data.copy_(
+                torch.empty(()).uniform_(0.4, 3.0, generator=gen))
         if isinstance(m, DGMConv):  # live hidden units, non-zero output
             predictor = m.sigma_predictor
             nn.init.uniform_(predictor.fc1.bias, 0.5, 1.0, generator=gen)
@@ -96,9 +97,9 @@ def check_layers_compute_masked_conv(model, x):
                 for i, (s1, s2) in enumerate(layer.last_sigmas)
             ])
         else:
-            ref = reference_conv(layer, inp,
-                                 paper_mask(layer.kernel_size, layer.sigma,
-                                            layer.sigma))
+            ref = reference_conv(
+                layer, inp,
+                paper_mask(layer.kernel_size, layer.sigma, layer.sigma))
         torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
     return seen
 
@@ -125,8 +126,9 @@ def test_converted_model_keys_types_and_plain_checkpoint(key):
     gmconv_keys |= {f'{stem}.{k}' for k in predictor_keys}
     assert set(model.state_dict()) == set(plain_sd) | gmconv_keys
     # weight and bias are the old parameter objects, not copies
-    assert all(id(p) == weight_ids[n] for n, p in model.named_parameters()
-               if n in weight_ids)
+    assert all(
+        id(p) == weight_ids[n] for n, p in model.named_parameters()
+        if n in weight_ids)
 
     result = model.load_state_dict(plain_sd, strict=False)
     assert set(result.missing_keys) == gmconv_keys
@@ -143,9 +145,8 @@ def test_converted_layers_compute_masked_conv(key):
     x = torch.randn(2, 3, 64, 64) * torch.tensor([0.5, 2.0])[:, None, None,
                                                              None]
     seen = check_layers_compute_masked_conv(model, x)
-    assert len(seen) == len([
-        m for m in model.modules() if isinstance(m, (SGMConv, DGMConv))
-    ])
+    assert len(seen) == len(
+        [m for m in model.modules() if isinstance(m, (SGMConv, DGMConv))])
     dgm = [layer for layer, _, _ in seen if isinstance(layer, DGMConv)]
     assert len(dgm) == 1 and not torch.equal(*dgm[0].last_sigmas)
 
@@ -156,8 +157,8 @@ def test_fold_back_gives_the_plain_model_with_masked_weights(key):
     model = convert_to_gmconv(copy.deepcopy(plain)).eval()
     randomise_sigmas(model)
     masked = {
-        f'{name}.weight': m.weight * paper_mask(m.kernel_size, m.sigma,
-                                                m.sigma).float()
+        f'{name}.weight':
+        m.weight * paper_mask(m.kernel_size, m.sigma, m.sigma).float()
         for name, m in model.named_modules() if isinstance(m, SGMConv)
     }
     x = torch.randn(1, 3, 64, 64)
@@ -204,11 +205,10 @@ def test_torch_compile_of_converted_model():
     default inductor backend compiles C++ for minutes on a 2-core CPU.
     """
     torch.manual_seed(0)
-    model = convert_to_gmconv(
-        nn.Sequential(
-            nn.Conv2d(3, 8, 5, stride=2, padding=2), nn.ReLU(),
-            nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.Conv2d(8, 4, 1)),
-        stem='0')
+    model = convert_to_gmconv(nn.Sequential(
+        nn.Conv2d(3, 8, 5, stride=2, padding=2), nn.ReLU(),
+        nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.Conv2d(8, 4, 1)),
+                              stem='0')
     randomise_sigmas(model)
     x = torch.randn(2, 3, 16, 16)
     compiled = torch.compile(model, backend='aot_eager', fullgraph=True)
@@ -253,8 +253,8 @@ def test_conv_arguments_carry_over(conv_kwargs, kind):
 
 @pytest.mark.parametrize('dtype', [torch.float64, torch.bfloat16])
 def test_dtype_requires_grad_and_mode_carry_over(dtype):
-    net = nn.Sequential(
-        nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 3)).to(dtype).eval()
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4,
+                                                      3)).to(dtype).eval()
     net[0].requires_grad_(False)
     convert_to_gmconv(net, stem='1')
     assert not any(m.training for m in net.modules())
@@ -281,21 +281,19 @@ def test_cuda_carries_over():
 
 def test_include_exclude_predicate_and_1x1():
     model = build('timm_resnet18')
-    convert_to_gmconv(model, include=['layer1.*', 'layer2.*'],
+    convert_to_gmconv(model,
+                      include=['layer1.*', 'layer2.*'],
                       exclude='*.conv2',
                       predicate=lambda name, conv: conv.stride == (1, 1))
-    converted = {
-        n for n, m in model.named_modules() if isinstance(m, SGMConv)
-    }
-    assert converted == {'layer1.0.conv1', 'layer1.1.conv1',
-                         'layer2.1.conv1'}
+    converted = {n for n, m in model.named_modules() if isinstance(m, SGMConv)}
+    assert converted == {'layer1.0.conv1', 'layer1.1.conv1', 'layer2.1.conv1'}
     assert type(model.layer2[0].downsample[0]) is nn.Conv2d  # 1x1
 
 
 def test_convs_without_a_mask_and_converting_twice():
-    net = nn.Sequential(
-        nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 1), nn.Conv2d(4, 4, 2),
-        nn.Conv2d(4, 4, (1, 2)), nn.Conv2d(4, 4, (1, 3)))
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 1),
+                        nn.Conv2d(4, 4, 2), nn.Conv2d(4, 4, (1, 2)),
+                        nn.Conv2d(4, 4, (1, 3)))
     convert_to_gmconv(net)
     assert [type(m) for m in net] == [SGMConv] + [nn.Conv2d] * 3 + [SGMConv]
     for kernel in [(2, 2), (1, 2), (2, 1)]:  # all taps equally far out
@@ -313,6 +311,8 @@ def test_shared_conv_is_replaced_everywhere():
     net = nn.Sequential(conv, nn.ReLU(), conv)
     convert_to_gmconv(net)
     assert isinstance(net[0], SGMConv) and net[0] is net[2]
+    fuse_gmconv(net)
+    assert type(net[0]) is nn.Conv2d and net[0] is net[2]
     shared = nn.Conv2d(1, 1, 3)
     with pytest.raises(ValueError, match='chosen under some of its names'):
         convert_to_gmconv(nn.Sequential(shared, nn.Sequential(shared)),
@@ -321,7 +321,8 @@ def test_shared_conv_is_replaced_everywhere():
 
 def test_non_plain_convs_are_refused_by_name():
     model = timm.create_model('tf_efficientnet_b0')  # Conv2dSame, pad='same'
-    with pytest.raises(TypeError, match=r'conv_stem \(timm\.layers\.'
+    with pytest.raises(TypeError,
+                       match=r'conv_stem \(timm\.layers\.'
                        r'conv2d_same\.Conv2dSame\)'):
         convert_to_gmconv(model)
     assert not any(isinstance(m, SGMConv) for m in model.modules())
@@ -344,7 +345,8 @@ def test_non_plain_convs_are_refused_by_name():
      r"'sgm'"),
     (dict(kind=SGMConv), ValueError, 'kind must be one of'),
     (dict(include='foo*'), ValueError, r"include pattern 'foo\*' matches no "
-     r"conv with a kernel larger than 2x2; such convs are named like \['conv1'"),
+     r"conv with a kernel larger than 2x2; such convs are named like \['conv1'"
+     ),
     (dict(include='*downsample*'), ValueError, 'larger than 2x2'),
     (dict(include=[]), ValueError, 'include must hold at least one pattern'),
     (dict(include=3), TypeError, 'include must be a pattern string'),

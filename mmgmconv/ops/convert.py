@@ -11,9 +11,13 @@ from .sgm_conv import SGMConv
 #: What ``kind`` may name.
 GMCONV_KINDS = {'SGMConv': SGMConv, 'DGMConv': DGMConv}
 
-GMCONV_TYPES = tuple(GMCONV_KINDS.values())
+_GMCONV_TYPES = tuple(GMCONV_KINDS.values())
 
 Patterns = Union[str, Sequence[str]]
+
+#: What a GMConv layer takes over from the conv it replaces, by name.
+_CONV2D_ARGS = ('in_channels', 'out_channels', 'kernel_size', 'stride',
+                'padding', 'dilation', 'groups', 'padding_mode')
 
 
 def convert_to_gmconv(model: nn.Module,
@@ -103,13 +107,15 @@ def convert_to_gmconv(model: nn.Module,
 
     plan = []  # (names, conv, class of its new layer)
     for names, conv in _chosen_masked_convs(convs, include, exclude, predicate,
-                                         stem):
-        if not isinstance(conv, GMCONV_TYPES):
+                                            stem):
+        if not isinstance(conv, _GMCONV_TYPES):
             is_stem = any(_matches(name, stem) for name in names)
-            plan.append((names, conv,
-                         DGMConv if is_stem else GMCONV_KINDS[kind]))
-    not_plain = [f'{names[0]} ({_not_plain_reason(conv)})'
-                 for names, conv, _ in plan if _not_plain_reason(conv)]
+            plan.append(
+                (names, conv, DGMConv if is_stem else GMCONV_KINDS[kind]))
+    not_plain = [
+        f'{names[0]} ({_not_plain_reason(conv)})' for names, conv, _ in plan
+        if _not_plain_reason(conv)
+    ]
     if not_plain:
         raise TypeError(
             'only plain nn.Conv2d layers can become GMConv layers; leave '
@@ -142,12 +148,13 @@ def _has_mask(conv: nn.Conv2d) -> bool:
     return max(conv.kernel_size) > 2
 
 
-def _as_patterns(patterns: Patterns, name: str,
+def _as_patterns(patterns: Patterns,
+                 name: str,
                  allow_empty: bool = True) -> List[str]:
     if isinstance(patterns, str):
         patterns = [patterns]
-    if (not isinstance(patterns, (list, tuple)) or
-            not all(isinstance(p, str) for p in patterns)):
+    if (not isinstance(patterns, (list, tuple))
+            or not all(isinstance(p, str) for p in patterns)):
         raise TypeError(f'{name} must be a pattern string or a list of them, '
                         f'got {patterns!r}')
     if not patterns and not allow_empty:
@@ -170,13 +177,13 @@ def _named_convs(model: nn.Module) -> List[Tuple[List[str], nn.Conv2d]]:
 
 
 def _chosen_masked_convs(convs, include: List[str], exclude: List[str],
-                      predicate, stem: List[str]):
+                         predicate, stem: List[str]):
     """The convs of ``convs`` that are chosen and have a mask."""
     chosen_masked = []
     for names, conv in convs:
         chosen = {
-            _matches(name, include) and not _matches(name, exclude) and
-            (predicate is None or bool(predicate(name, conv)))
+            _matches(name, include) and not _matches(name, exclude)
+            and (predicate is None or bool(predicate(name, conv)))
             for name in names
         }
         if len(chosen) > 1:
@@ -186,8 +193,9 @@ def _chosen_masked_convs(convs, include: List[str], exclude: List[str],
         if chosen.pop() and _has_mask(conv):
             chosen_masked.append((names, conv))
     for pattern in stem:
-        if not any(fnmatchcase(name, pattern)
-                   for names, _ in chosen_masked for name in names):
+        if not any(
+                fnmatchcase(name, pattern) for names, _ in chosen_masked
+                for name in names):
             raise ValueError(f'stem pattern {pattern!r} matches no chosen '
                              f'conv with a kernel larger than 2x2 (check '
                              f'include, exclude and predicate)')
@@ -196,12 +204,10 @@ def _chosen_masked_convs(convs, include: List[str], exclude: List[str],
 
 def _check_patterns_match(convs, include: List[str],
                           exclude: List[str]) -> None:
-    """Raise for a pattern that matches no conv (``include``: none with a
-    mask)."""
+    """Raise for a pattern matching no conv (``include``: none masked)."""
     names = [name for names, _ in convs for name in names]
     masked = [
-        name for names, conv in convs if _has_mask(conv)
-        for name in names
+        name for names, conv in convs if _has_mask(conv) for name in names
     ]
     for arg, patterns, pool in (('include', include, masked),
                                 ('exclude', exclude, names)):
@@ -218,8 +224,8 @@ def _not_plain_reason(conv: nn.Conv2d) -> Optional[str]:
     """Why ``conv`` is not a plain ``nn.Conv2d``, or None if it is."""
     if type(conv) is not nn.Conv2d:
         return f'{type(conv).__module__}.{type(conv).__qualname__}'
-    if (conv._forward_hooks or conv._forward_pre_hooks or
-            conv._backward_hooks or conv._backward_pre_hooks):
+    if (conv._forward_hooks or conv._forward_pre_hooks or conv._backward_hooks
+            or conv._backward_pre_hooks):
         return 'it has hooks'
     extra = (set(conv._parameters) - {'weight', 'bias'}) | set(conv._buffers)
     if extra:
@@ -240,19 +246,22 @@ def _split_kwargs(kwargs: dict, used: set) -> Dict[type, dict]:
     """The keyword arguments each GMConv class of ``used`` gets."""
     takers = {cls: _keyword_args(cls) for cls in GMCONV_KINDS.values()}
     for key in kwargs:
-        accepting = [cls.__name__ for cls, names in takers.items()
-                     if key in names]
+        accepting = [
+            cls.__name__ for cls, names in takers.items() if key in names
+        ]
         if not accepting:
-            raise TypeError(
-                f'unknown GMConv argument {key!r}; ' + ', '.join(
-                    f'{cls.__name__} takes {names}'
-                    for cls, names in takers.items()))
+            raise TypeError(f'unknown GMConv argument {key!r}; ' +
+                            ', '.join(f'{cls.__name__} takes {names}'
+                                      for cls, names in takers.items()))
         if not any(key in takers[cls] for cls in used):
             raise ValueError(
                 f'{key!r} is an argument of {accepting}, but no layer is '
                 f'converted to ' + ' or '.join(accepting))
     return {
-        cls: {k: v for k, v in kwargs.items() if k in takers[cls]}
+        cls: {
+            k: v
+            for k, v in kwargs.items() if k in takers[cls]
+        }
         for cls in used
     }
 
@@ -260,19 +269,14 @@ def _split_kwargs(kwargs: dict, used: set) -> Dict[type, dict]:
 def _gmconv_like(conv: nn.Conv2d, cls: type, kwargs: dict) -> nn.Conv2d:
     """A ``cls`` layer computing what ``conv`` does, sharing its params."""
     weight = conv.weight
-    layer = cls(
-        conv.in_channels,
-        conv.out_channels,
-        conv.kernel_size,
-        stride=conv.stride,
-        padding=conv.padding,
-        dilation=conv.dilation,
-        groups=conv.groups,
-        bias=conv.bias is not None,
-        padding_mode=conv.padding_mode,
-        device=weight.device,
-        dtype=weight.dtype,
-        **kwargs).to(device=weight.device, dtype=weight.dtype)
+    layer = cls(**{
+        arg: getattr(conv, arg)
+        for arg in _CONV2D_ARGS
+    },
+                bias=conv.bias is not None,
+                device=weight.device,
+                dtype=weight.dtype,
+                **kwargs).to(device=weight.device, dtype=weight.dtype)
     layer.weight = weight
     layer.bias = conv.bias
     for name, param in layer.named_parameters():
