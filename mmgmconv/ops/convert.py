@@ -54,9 +54,9 @@ def convert_to_gmconv(model: nn.Module,
     tap is equally far from the centre, so the max-normalised mask (eq. 4)
     is 1 everywhere whatever sigma is, and a sigma there would never get a
     gradient (our choice; timm's ConvNeXt downsamples with 2x2 convs).
-    Converting twice changes nothing. Layers
-    matching ``stem`` become :class:`DGMConv`, the others ``kind``: the
-    paper puts D-GMConv in the stem and S-GMConv in the body (Sec. III).
+    Converting twice changes nothing. Layers matching ``stem`` become
+    :class:`DGMConv`, the others ``kind``: the paper puts D-GMConv in the
+    stem and S-GMConv in the body (Sec. III).
 
     A chosen conv must be a plain ``nn.Conv2d``: a subclass that changes
     what the conv computes (timm's ``Conv2dSame`` / ``StdConv2d``, mmcv's
@@ -81,11 +81,11 @@ def convert_to_gmconv(model: nn.Module,
             kinds, ``DGMConv``'s own arguments (``reduction``,
             ``pred_pattern``, ``sigma_range``) to the D-GMConv layers.
 
-    Every pattern must match at least one conv (``include`` and ``stem``
-    one with a mask, ``stem`` one that is chosen), and
-    every keyword argument must reach at least one new layer; otherwise,
-    and for an unknown ``kind`` or argument, it raises before changing
-    anything, naming the value and what is allowed.
+    Every pattern must match at least one conv (``include`` one larger
+    than 2x2, ``stem`` a chosen one larger than 2x2) and every keyword
+    argument must reach at least one new layer; otherwise, and for an
+    unknown ``kind`` or argument, it raises before changing anything,
+    naming the value and what is allowed.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f'model must be an nn.Module, got {type(model)!r}')
