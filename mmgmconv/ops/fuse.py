@@ -1,4 +1,6 @@
 """Fold S-GMConv masks into plain convs (zero inference cost)."""
+from typing import Dict
+
 from torch import nn
 
 from .sgm_conv import SGMConv
@@ -8,12 +10,22 @@ def fuse_gmconv(model: nn.Module) -> nn.Module:
     """Replace every :class:`SGMConv` in ``model`` by its folded conv.
 
     Works in place and returns ``model`` (or the folded conv if ``model`` is
-    itself an ``SGMConv``). The result computes the same outputs with the
-    parameters of a plain-conv network. ``DGMConv`` layers cannot be folded
-    (their mask depends on the input) and are left as they are.
+    itself an ``SGMConv``); the inverse of :func:`convert_to_gmconv`. The
+    result computes the same outputs with the parameters of a plain-conv
+    network. An ``SGMConv`` used at several places becomes one plain conv
+    used at all of them. ``DGMConv`` layers cannot be folded (their mask
+    depends on the input) and are left as they are.
     """
-    if isinstance(model, SGMConv):
-        return model.to_plain_conv()
-    for name, child in model.named_children():
-        setattr(model, name, fuse_gmconv(child))
-    return model
+    return _fuse(model, {})
+
+
+def _fuse(module: nn.Module, folded: Dict[int, nn.Conv2d]) -> nn.Module:
+    if isinstance(module, SGMConv):
+        if id(module) not in folded:
+            folded[id(module)] = module.to_plain_conv()
+        return folded[id(module)]
+    # not named_children(): it gives a module used twice only once
+    for name, child in list(module._modules.items()):
+        if child is not None:
+            setattr(module, name, _fuse(child, folded))
+    return module

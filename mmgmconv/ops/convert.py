@@ -1,0 +1,285 @@
+"""Turn the plain convs of any PyTorch model into GMConv layers."""
+import inspect
+from fnmatch import fnmatchcase
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from torch import nn
+
+from .dgm_conv import DGMConv
+from .sgm_conv import SGMConv
+
+#: What ``kind`` may name.
+GMCONV_KINDS = {'SGMConv': SGMConv, 'DGMConv': DGMConv}
+
+_GMCONV_TYPES = tuple(GMCONV_KINDS.values())
+
+Patterns = Union[str, Sequence[str]]
+
+#: What a GMConv layer takes over from the conv it replaces, by name.
+_CONV2D_ARGS = ('in_channels', 'out_channels', 'kernel_size', 'stride',
+                'padding', 'dilation', 'groups', 'padding_mode')
+
+
+def convert_to_gmconv(model: nn.Module,
+                      kind: str = 'SGMConv',
+                      include: Patterns = '*',
+                      exclude: Patterns = (),
+                      stem: Patterns = (),
+                      predicate: Optional[Callable[[str, nn.Conv2d],
+                                                   bool]] = None,
+                      **gmconv_kwargs) -> nn.Module:
+    """Replace the ``nn.Conv2d`` layers of ``model`` by GMConv layers.
+
+    In the manner of ``torch.nn.SyncBatchNorm.convert_sync_batchnorm``:
+    works in place and returns ``model`` (or the new layer if ``model`` is
+    itself a conv). It is the inverse of :func:`fuse_gmconv`: each chosen
+    conv ``W`` becomes a GMConv layer computing ``conv(x, W * M(sigma))``
+    (paper eq. 2) whose ``weight`` and ``bias`` *are* the conv's parameter
+    objects (so device, dtype, ``requires_grad`` and any optimizer's hold on
+    them carry over, and state dicts keep their keys: a checkpoint of the
+    plain model loads with only the GMConv parameters missing). Stride,
+    padding (``'same'`` too), dilation, groups (depthwise too), padding mode
+    and train / eval mode carry over. The new parameters (``sigma``,
+    ``sigma_predictor.*``) get the conv's device, dtype and the
+    ``requires_grad`` of its weight, so a frozen conv stays frozen.
+    Create the optimizer after converting, or it misses them.
+
+    Which layers: every ``nn.Conv2d`` whose module name (as in
+    ``model.named_modules()``) matches one of ``include`` and none of
+    ``exclude`` (shell-style patterns as timm uses, matched with
+    ``fnmatch.fnmatchcase``; ``*`` also spans dots, so ``'layer1.*'`` is all
+    of ``layer1``) and for which ``predicate(name, conv)`` is true. Among
+    these, layers that already are GMConv and convs whose mask is always
+    all ones are left as they are: in a 1x1, 1x2, 2x1 or 2x2 kernel every
+    tap is equally far from the centre, so the max-normalised mask (eq. 4)
+    is 1 everywhere whatever sigma is, and a sigma there would never get a
+    gradient (our choice; timm's ConvNeXt downsamples with 2x2 convs).
+    Converting twice changes nothing. Layers matching ``stem`` become
+    :class:`DGMConv`, the others ``kind``: the paper puts D-GMConv in the
+    stem and S-GMConv in the body (Sec. III).
+
+    A chosen conv must be a plain ``nn.Conv2d``: a subclass that changes
+    what the conv computes (timm's ``Conv2dSame`` / ``StdConv2d``, mmcv's
+    ``Conv2dAdaptivePadding``, a parametrised weight) or a conv with hooks,
+    extra parameters or buffers (old-style ``weight_norm``) would lose that
+    behaviour, so it is an error naming the layers; leave them out with
+    ``exclude`` or ``predicate=lambda name, conv: type(conv) is nn.Conv2d``
+    (our choice: an error rather than skipping them silently). Modules that
+    are not ``nn.Conv2d`` at all (timm's ``CondConv2d``, mmcv's deformable
+    convs) are never touched.
+
+    Args:
+        model: Any ``nn.Module``.
+        kind: ``'SGMConv'`` (default) or ``'DGMConv'``: what the chosen
+            convs become.
+        include: Pattern(s) of module names to convert. Default all.
+        exclude: Pattern(s) of module names to leave as they are.
+        stem: Pattern(s) of module names that become ``DGMConv`` whatever
+            ``kind`` is (e.g. ``'conv1'`` in a torchvision ResNet).
+        predicate: ``(name, conv) -> bool``; a conv is chosen only if true.
+        **gmconv_kwargs: Passed to the new layers: ``sigma_init`` to both
+            kinds, ``DGMConv``'s own arguments (``reduction``,
+            ``pred_pattern``, ``sigma_range``) to the D-GMConv layers.
+
+    Every pattern must match at least one conv (``include`` one larger
+    than 2x2, ``stem`` a chosen one larger than 2x2) and every keyword
+    argument must reach at least one new layer; otherwise, and for an
+    unknown ``kind`` or argument, it raises before changing anything,
+    naming the value and what is allowed.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f'model must be an nn.Module, got {type(model)!r}')
+    if not isinstance(kind, str) or kind not in GMCONV_KINDS:
+        raise ValueError(f'kind must be one of {sorted(GMCONV_KINDS)}, got '
+                         f'{kind!r}')
+    if predicate is not None and not callable(predicate):
+        raise TypeError(f'predicate must be a callable (name, conv) -> bool '
+                        f'or None, got {predicate!r}')
+    include = _as_patterns(include, 'include', allow_empty=False)
+    exclude = _as_patterns(exclude, 'exclude')
+    stem = _as_patterns(stem, 'stem')
+
+    convs = _named_convs(model)
+    if not convs:
+        raise ValueError(f'{type(model).__name__} has no nn.Conv2d layer to '
+                         f'convert')
+    _check_patterns_match(convs, include, exclude)
+
+    plan = []  # (names, conv, class of its new layer)
+    for names, conv in _chosen_masked_convs(convs, include, exclude, predicate,
+                                            stem):
+        if not isinstance(conv, _GMCONV_TYPES):
+            is_stem = any(_matches(name, stem) for name in names)
+            plan.append(
+                (names, conv, DGMConv if is_stem else GMCONV_KINDS[kind]))
+    not_plain = [
+        f'{names[0]} ({_not_plain_reason(conv)})' for names, conv, _ in plan
+        if _not_plain_reason(conv)
+    ]
+    if not_plain:
+        raise TypeError(
+            'only plain nn.Conv2d layers can become GMConv layers; leave '
+            'these out with exclude=... or predicate=lambda name, conv: '
+            'type(conv) is nn.Conv2d: ' + '; '.join(not_plain))
+    kwargs_of = _split_kwargs(gmconv_kwargs, {cls for _, _, cls in plan})
+
+    new_layers = []
+    for names, conv, cls in plan:
+        try:
+            new_layers.append(_gmconv_like(conv, cls, kwargs_of[cls]))
+        except (TypeError, ValueError) as error:
+            raise type(error)(f'converting {names[0]!r} to {cls.__name__}: '
+                              f'{error}') from error
+    for (names, _, _), layer in zip(plan, new_layers):
+        for name in names:
+            if name == '':
+                return layer
+            parent, _, attr = name.rpartition('.')
+            setattr(model.get_submodule(parent), attr, layer)
+    return model
+
+
+def _has_mask(conv: nn.Conv2d) -> bool:
+    """Whether a GMConv mask of ``conv``'s kernel can differ from all ones.
+
+    Not for kernels of at most 2x2: all their taps are equally far from the
+    kernel centre ``(k - 1) / 2``.
+    """
+    return max(conv.kernel_size) > 2
+
+
+def _as_patterns(patterns: Patterns,
+                 name: str,
+                 allow_empty: bool = True) -> List[str]:
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    if (not isinstance(patterns, (list, tuple))
+            or not all(isinstance(p, str) for p in patterns)):
+        raise TypeError(f'{name} must be a pattern string or a list of them, '
+                        f'got {patterns!r}')
+    if not patterns and not allow_empty:
+        raise ValueError(f'{name} must hold at least one pattern, got '
+                         f'{patterns!r}')
+    return list(patterns)
+
+
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def _named_convs(model: nn.Module) -> List[Tuple[List[str], nn.Conv2d]]:
+    """Each ``nn.Conv2d`` of ``model`` once, with all the names it has."""
+    by_id: Dict[int, Tuple[List[str], nn.Conv2d]] = {}
+    for name, module in model.named_modules(remove_duplicate=False):
+        if isinstance(module, nn.Conv2d):
+            by_id.setdefault(id(module), ([], module))[0].append(name)
+    return list(by_id.values())
+
+
+def _chosen_masked_convs(convs, include: List[str], exclude: List[str],
+                         predicate, stem: List[str]):
+    """The convs of ``convs`` that are chosen and have a mask."""
+    chosen_masked = []
+    for names, conv in convs:
+        chosen = {
+            _matches(name, include) and not _matches(name, exclude)
+            and (predicate is None or bool(predicate(name, conv)))
+            for name in names
+        }
+        if len(chosen) > 1:
+            raise ValueError(f'the conv shared by modules {names} is chosen '
+                             f'under some of its names and not under others; '
+                             f'choose all or none of them')
+        if chosen.pop() and _has_mask(conv):
+            chosen_masked.append((names, conv))
+    for pattern in stem:
+        if not any(
+                fnmatchcase(name, pattern) for names, _ in chosen_masked
+                for name in names):
+            raise ValueError(f'stem pattern {pattern!r} matches no chosen '
+                             f'conv with a kernel larger than 2x2 (check '
+                             f'include, exclude and predicate)')
+    return chosen_masked
+
+
+def _check_patterns_match(convs, include: List[str],
+                          exclude: List[str]) -> None:
+    """Raise for a pattern matching no conv (``include``: none masked)."""
+    names = [name for names, _ in convs for name in names]
+    masked = [
+        name for names, conv in convs if _has_mask(conv) for name in names
+    ]
+    for arg, patterns, pool in (('include', include, masked),
+                                ('exclude', exclude, names)):
+        for pattern in patterns:
+            if not any(fnmatchcase(name, pattern) for name in pool):
+                what = 'conv' if arg == 'exclude' else \
+                    'conv with a kernel larger than 2x2'
+                raise ValueError(
+                    f'{arg} pattern {pattern!r} matches no {what}; such '
+                    f'convs are named like {pool[:5]}')
+
+
+def _not_plain_reason(conv: nn.Conv2d) -> Optional[str]:
+    """Why ``conv`` is not a plain ``nn.Conv2d``, or None if it is."""
+    if type(conv) is not nn.Conv2d:
+        return f'{type(conv).__module__}.{type(conv).__qualname__}'
+    if (conv._forward_hooks or conv._forward_pre_hooks or conv._backward_hooks
+            or conv._backward_pre_hooks):
+        return 'it has hooks'
+    extra = (set(conv._parameters) - {'weight', 'bias'}) | set(conv._buffers)
+    if extra:
+        return f'it has parameters or buffers besides weight and bias: ' \
+            f'{sorted(extra)}'
+    return None
+
+
+def _keyword_args(cls: type) -> List[str]:
+    """The keyword-only arguments ``cls`` takes beyond ``nn.Conv2d``'s."""
+    return [
+        name for name, p in inspect.signature(cls).parameters.items()
+        if p.kind is p.KEYWORD_ONLY
+    ]
+
+
+def _split_kwargs(kwargs: dict, used: set) -> Dict[type, dict]:
+    """The keyword arguments each GMConv class of ``used`` gets."""
+    takers = {cls: _keyword_args(cls) for cls in GMCONV_KINDS.values()}
+    for key in kwargs:
+        accepting = [
+            cls.__name__ for cls, names in takers.items() if key in names
+        ]
+        if not accepting:
+            raise TypeError(f'unknown GMConv argument {key!r}; ' +
+                            ', '.join(f'{cls.__name__} takes {names}'
+                                      for cls, names in takers.items()))
+        if not any(key in takers[cls] for cls in used):
+            raise ValueError(
+                f'{key!r} is an argument of {accepting}, but no layer is '
+                f'converted to ' + ' or '.join(accepting))
+    return {
+        cls: {
+            k: v
+            for k, v in kwargs.items() if k in takers[cls]
+        }
+        for cls in used
+    }
+
+
+def _gmconv_like(conv: nn.Conv2d, cls: type, kwargs: dict) -> nn.Conv2d:
+    """A ``cls`` layer computing what ``conv`` does, sharing its params."""
+    weight = conv.weight
+    layer = cls(**{
+        arg: getattr(conv, arg)
+        for arg in _CONV2D_ARGS
+    },
+                bias=conv.bias is not None,
+                device=weight.device,
+                dtype=weight.dtype,
+                **kwargs).to(device=weight.device, dtype=weight.dtype)
+    layer.weight = weight
+    layer.bias = conv.bias
+    for name, param in layer.named_parameters():
+        if name not in ('weight', 'bias'):
+            param.requires_grad_(weight.requires_grad)
+    return layer.train(conv.training)
