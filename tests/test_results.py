@@ -155,7 +155,8 @@ def test_train_seeds_runs_each_seed_then_collects(tmp_path):
          '1', '--work-dir', str(work), '--deterministic', '--cfg-options',
          'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
          'train_dataloader.dataset.indices=64',
-         'val_dataloader.dataset.indices=64'],
+         'val_dataloader.dataset.indices=64',
+         'test_dataloader.dataset.indices=64'],
         cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-5000:]
     runs = [json.loads((work / f'seed_{s}/metrics.json').read_text())
