@@ -38,7 +38,8 @@ def optimizer_after_one_step(tmp_path, switch):
     model = TinyGMConvNet()
     # the predictor's last FC starts at zero, where decay does nothing
     nn.init.normal_(model.stem.sigma_predictor.fc2.weight)
-    wrapper = build_optim_wrapper(model, Config.fromfile(cfg_file).optim_wrapper)
+    wrapper = build_optim_wrapper(model,
+                                  Config.fromfile(cfg_file).optim_wrapper)
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
     wrapper.update_params((model(torch.randn(2, 3, 8, 8)) * 0).sum())
     return before, dict(model.named_parameters())

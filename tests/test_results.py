@@ -109,7 +109,8 @@ def test_collect_results_mean_spread_and_paper(tmp_path):
     for seed, top1 in enumerate((66.0, 67.0, 68.5)):
         write_run(tmp_path / 'c100' / f'seed_{seed}', cifar,
                   {'accuracy/top1': top1, 'accuracy/top5': 90.0})
-    write_run(tmp_path / 'det', 'configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py',
+    write_run(tmp_path / 'det',
+              'configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py',
               {'coco/bbox_mAP': 0.369, 'coco/bbox_mAP_s': 0.2})
     table = collect(tmp_path / 'c100', tmp_path / 'det')
     # mean 67.17, sample std 1.26; paper 67.03 (Table I); no paper top-5
@@ -135,7 +136,8 @@ def test_results_table_imports_without_torch_or_toolboxes():
         'import importlib.util, sys\n'
         f'for name in {blocked!r}:\n'
         '    sys.modules[name] = None  # importing it raises ImportError\n'
-        f'spec = importlib.util.spec_from_file_location("c", {str(COLLECT)!r})\n'
+        'spec = importlib.util.spec_from_file_location(\n'
+        f'    "c", {str(COLLECT)!r})\n'
         'mod = importlib.util.module_from_spec(spec)\n'
         'spec.loader.exec_module(mod)\n'
         'papers = mod.paper_numbers()\n'
