@@ -65,7 +65,12 @@ def main(argv=None):
         run([sys.executable, osp.join(TOOLS, 'train.py'), args.config,
              '--work-dir', work_dir, '--cfg-options', *options,
              *args.cfg_options], env)
-        with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        last = osp.join(work_dir, 'last_checkpoint')
+        if not osp.isfile(last):
+            raise FileNotFoundError(
+                f'{last} not found: the run saved no checkpoint (keep '
+                'default_hooks.checkpoint in the config)')
+        with open(last) as f:
             checkpoint = f.read().strip()
         test_options = (['--cfg-options', *args.cfg_options]
                         if args.cfg_options else [])
