@@ -33,8 +33,8 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed on to tools/train.py and tools/test.py')
     args = parser.parse_args(argv)
-    if len(set(args.seeds)) != len(args.seeds):
-        parser.error(f'--seeds must be distinct, got {args.seeds}')
+    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
+        parser.error(f'--seeds must be distinct ints >= 0, got {args.seeds}')
     if not osp.isfile(args.config):
         parser.error(f'config {args.config!r} not found')
     if args.work_dir is None:
