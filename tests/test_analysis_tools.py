@@ -89,41 +89,6 @@ def test_get_flops_folded_matches_plain(tmp_path):
     assert 40e6 < res['after']['flops'] < 42.5e6
 
 
-def test_collect_results_table(tmp_path):
-    for name, ap in (('faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco.py', 0.381),
-                     ('faster-rcnn_r50_fpn_1x_coco.py', 0.369)):
-        d = tmp_path / name
-        d.mkdir()
-        (d / 'metrics.json').write_text(json.dumps(dict(
-            config=f'configs/gmconv/{name}', checkpoint='x.pth',
-            metrics={'coco/bbox_mAP': ap, 'coco/bbox_mAP_s': 0.2})))
-    table = run('tools/analysis/collect_results.py',
-                *sorted(tmp_path.iterdir()))
-    assert '| faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco.py | 38.1 | 37.9 ' \
-        '| +0.2 | 20.0 | 21.7 | -1.7 |' in table
-    assert '| faster-rcnn_r50_fpn_1x_coco.py | 36.9 | 37.0 | -0.1 |' in table
-
-
-def test_collect_results_finds_every_classification_table(tmp_path):
-    # Table I (integer FLOPs column), Table IV only, Table II and IV
-    for cfg, top1 in (('cifar/resnet20_1xb128_cifar100.py', 67.5),
-                      ('imagenet/resnet18-gmconv-sigma_8xb32_in1k.py', 70.95),
-                      ('imagenet/alexnet-gmconv_8xb32_in1k.py', 57.0)):
-        d = tmp_path / Path(cfg).stem
-        d.mkdir()
-        (d / 'metrics.json').write_text(json.dumps(dict(
-            config=f'configs/classification/{cfg}', checkpoint='x.pth',
-            metrics={'accuracy/top1': top1, 'accuracy/top5': 90.0})))
-    table = run('tools/analysis/collect_results.py',
-                *sorted(tmp_path.iterdir()))
-    assert '| resnet20_1xb128_cifar100.py | 67.5 | 67.0 | +0.5 | 90.0 |  |  |' \
-        in table
-    assert '| resnet18-gmconv-sigma_8xb32_in1k.py | 71.0 | 70.0 | +1.0 |' \
-        in table
-    assert '| alexnet-gmconv_8xb32_in1k.py | 57.0 | 57.4 | -0.4 | 90.0 | ' \
-        '79.7 | +10.3 |' in table
-
-
 def test_benchmark_runs_and_reports_ratios(tmp_path):
     out = tmp_path / 'b.json'
     log = run('tools/analysis/benchmark.py', '--batch', 1, '--size', 128,

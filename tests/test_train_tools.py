@@ -188,8 +188,7 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
 def test_sigma_logger_hook_writes_sigmas_to_logs(tiny_cfg, tmp_path):
     cfg = tmp_path / 'sigma.py'
     cfg.write_text(f"_base_ = '{tiny_cfg}'\n"
-                   "custom_hooks = [dict(type='SigmaLoggerHook', "
-                   "interval=1)]\n"
+                   "custom_hooks = [dict(type='SigmaLoggerHook')]\n"
                    "train_cfg = dict(max_epochs=1, val_interval=10)\n")
     proc = run_tool('tools/train.py', cfg, '--work-dir', tmp_path / 'w')
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,4 +1,5 @@
 """Log every GMConv layer's sigma during training."""
+import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
@@ -11,46 +12,66 @@ def gmconv_sigmas(model):
 
     S-GMConv: ``sigma/NAME`` (its magnitude; 1x1 layers have none).
     D-GMConv: ``sigma1/NAME`` and ``sigma2/NAME``, batch means of the last
-    forward pass (absent before the first one).
+    forward pass (absent before the first one). All values are read back
+    from the device at once (one host synchronisation).
     """
-    out = {}
+    tensors = {}
     for name, m in model.named_modules():
         if isinstance(m, SGMConv) and m.sigma is not None:
-            out[f'sigma/{name}'] = m.sigma.detach().abs().item()
+            tensors[f'sigma/{name}'] = m.sigma.detach().abs()
         elif isinstance(m, DGMConv) and m.last_sigmas is not None:
             mean = m.last_sigmas.float().mean(dim=0)
-            out[f'sigma1/{name}'] = mean[0].item()
-            out[f'sigma2/{name}'] = mean[1].item()
-    return out
+            tensors[f'sigma1/{name}'] = mean[0]
+            tensors[f'sigma2/{name}'] = mean[1]
+    if not tensors:
+        return {}
+    device = next(iter(tensors.values())).device
+    values = torch.stack([t.float().to(device) for t in tensors.values()])
+    return dict(zip(tensors, values.tolist()))
 
 
 @HOOKS.register_module()
 class SigmaLoggerHook(Hook):
-    """Put GMConv sigmas in the training log every ``interval`` iterations.
+    """Put GMConv sigmas in the training log.
 
     They go to the message hub as ``train/sigma/LAYER`` (and
     ``train/sigma1/...``, ``train/sigma2/...`` for D-GMConv), so the logger
     writes them to the text log, the JSON scalars and every visualisation
     backend (TensorBoard included). Use from a config::
 
-        custom_hooks = [dict(type='SigmaLoggerHook', interval=50)]
+        custom_hooks = [dict(type='SigmaLoggerHook')]
 
-    Keep ``interval`` equal to the ``LoggerHook`` interval so every logged
-    line carries the latest values.
+    A log line (or scalar at ``step``) for iteration ``t`` shows the sigmas
+    after the optimizer step of iteration ``t``:
+
+    - the hook runs before ``LoggerHook`` (priority ``NORMAL`` = 50 against
+      its ``BELOW_NORMAL`` = 60), after the step (``after_train_iter``);
+    - it writes after every iteration, so whatever iterations the
+      ``LoggerHook`` picks (its interval counts iterations within an epoch,
+      plus the last one of an epoch) find the current values. The cost is
+      one host synchronisation per iteration, as for the losses;
+    - the log processor reports the last value of a scalar, except for
+      names matching its ``mean_pattern``, which it averages over
+      ``window_size`` iterations; a sigma name that matches (a layer called
+      ``...time...``, say) gets a ``custom_cfg`` entry with
+      ``method_name='current'``, mmengine's per-key override.
     """
-    priority = 'BELOW_NORMAL'
+    priority = 'NORMAL'
 
-    def __init__(self, interval: int = 50):
-        if not isinstance(interval, int) or interval < 1:
-            raise ValueError(f'interval must be a positive int, got '
-                             f'{interval!r}')
-        self.interval = interval
+    def __init__(self):
+        self._current_keys = set()
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
-        if not self.every_n_train_iters(runner, self.interval):
-            return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
+        processor = runner.log_processor
         for key, value in gmconv_sigmas(model).items():
             runner.message_hub.update_scalar(f'train/{key}', value)
+            if key not in self._current_keys:
+                self._current_keys.add(key)
+                if processor.mean_pattern.search(key) and not any(
+                        key in (c['data_src'], c.get('log_name'))
+                        for c in processor.custom_cfg):
+                    processor.custom_cfg.append(
+                        dict(data_src=key, method_name='current'))

@@ -1,87 +1,127 @@
-"""Table III/V (or I/II/IV) style markdown from tools/test.py results.
+"""Reproduced metrics against the paper's, with mean and spread over runs.
 
     python tools/analysis/collect_results.py WORK_DIR [WORK_DIR ...] [--out F]
 
-Reads each ``WORK_DIR/metrics.json`` written by tools/test.py and prints one
-row per run with the measured metrics, the paper's number for that config
-(from the tables in configs/README.md and configs/classification/README.md)
-and the difference.
+A WORK_DIR holds ``metrics.json`` (written by tools/test.py) or, for a
+tools/train_seeds.py sweep, ``seed_*/metrics.json``. Runs are grouped by
+config file name; each group gets one row with the number of runs, the mean
+and sample standard deviation of each metric, the paper's number (from the
+metafiles listed in model-index.yml) and mean minus paper.
+
+Needs only PyYAML: no torch, no OpenMMLab toolbox.
 """
 import argparse
 import json
 import os.path as osp
-import re
+import statistics
 from pathlib import Path
 
-from mmgmconv.runner_setup import METRIC_NAMES
+import yaml
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Evaluator key in metrics.json -> metric name in the metafiles, and the
+#: factor to the paper's unit (mmdet gives COCO AP as a fraction).
+METAFILE_METRICS = {
+    'coco/bbox_mAP': ('box AP', 100),
+    'coco/bbox_mAP_50': ('box AP50', 100),
+    'coco/bbox_mAP_75': ('box AP75', 100),
+    'coco/bbox_mAP_s': ('box APs', 100),
+    'coco/bbox_mAP_m': ('box APm', 100),
+    'coco/bbox_mAP_l': ('box APl', 100),
+    'accuracy/top1': ('Top 1 Accuracy', 1),
+    'accuracy/top5': ('Top 5 Accuracy', 1),
+}
 
 
-def paper_numbers():
-    """``{config file name: {column: paper value}}`` from the README tables.
-
-    Detection rows list AP, AP50, AP75, APs, APm, APl; Table II rows top-1,
-    top-5; Table IV rows top-1; Table I rows CIFAR-10 / CIFAR-100 top-1 for
-    two configs (the last two decimal numbers of the row).
-    """
+def paper_numbers(model_index=ROOT / 'model-index.yml'):
+    """``{config file name: {metric: paper value}}`` from the metafiles."""
+    model_index = Path(model_index)
     papers = {}
-    det = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl')
-    for line in (ROOT / 'configs/README.md').read_text().splitlines():
-        m = re.match(r'\| \[[^]]+\]\(gmconv/([^)]+)\)[^|]*\|(.*)', line)
-        if m:
-            cells = [c.strip() for c in m.group(2).split('|')][:6]
-            papers[m.group(1)] = {k: float(c) for k, c in zip(det, cells) if c}
-    cls_readme = (ROOT / 'configs/classification/README.md').read_text()
-    for line in cls_readme.splitlines():
-        links = re.findall(r'\]\(((?:cifar|imagenet)/[^)]+)\)', line)
-        nums = re.findall(r'\| (\d+\.\d+) (?=\|)', line)
-        if len(links) == 2 and len(nums) >= 2:  # Table I: c10 / c100
-            papers[osp.basename(links[0])] = {'top-1': float(nums[-2])}
-            papers[osp.basename(links[1])] = {'top-1': float(nums[-1])}
-        elif len(links) == 1 and 'imagenet' in links[0] and nums:
-            vals = [float(n) for n in nums]
-            name = osp.basename(links[0])
-            if line.count('|') > 8:  # Table II: params, FLOPs, top-1, top-5
-                papers[name] = {'top-1': vals[-2], 'top-5': vals[-1]}
-            else:  # Table IV: top-1 (Table II's row, if any, has top-5 too)
-                papers.setdefault(name, {'top-1': vals[-1]})
+    for metafile in yaml.safe_load(model_index.read_text())['Import']:
+        path = model_index.parent / metafile
+        for model in yaml.safe_load(path.read_text())['Models']:
+            name = osp.basename(model['Config'])
+            if name in papers:
+                raise ValueError(f'{path}: config {name} is listed twice '
+                                 'in the metafiles')
+            metrics = {}
+            for result in model.get('Results') or []:
+                metrics.update(result['Metrics'])
+            papers[name] = metrics
     return papers
 
 
-def main():
+def find_runs(work_dir):
+    """The ``metrics.json`` files of one work dir or of its seed runs."""
+    work_dir = Path(work_dir)
+    if (work_dir / 'metrics.json').is_file():
+        return [work_dir / 'metrics.json']
+    runs = sorted(work_dir.glob('seed_*/metrics.json'))
+    if not runs:
+        raise FileNotFoundError(
+            f'neither {work_dir}/metrics.json nor {work_dir}/seed_*/'
+            'metrics.json exists: run tools/test.py (or tools/train_seeds.py)'
+            f' with --work-dir {work_dir} first')
+    return runs
+
+
+def load_run(path):
+    """``(config file name, {metafile metric: value in the paper's unit})``.
+    """
+    run = json.loads(Path(path).read_text())
+    measured = {}
+    for key, value in run['metrics'].items():
+        if key in METAFILE_METRICS:
+            name, scale = METAFILE_METRICS[key]
+            measured[name] = value * scale
+    return osp.basename(run['config']), measured
+
+
+def summarise(values):
+    """``(mean, sample standard deviation or None for one run, count)``."""
+    mean = statistics.fmean(values)
+    std = statistics.stdev(values) if len(values) > 1 else None
+    return mean, std, len(values)
+
+
+def results_table(runs, papers):
+    """Markdown table: one row per config of ``runs`` (``load_run`` pairs).
+    """
+    groups, columns = {}, []
+    for config, measured in runs:
+        group = groups.setdefault(config, {})
+        for metric, value in measured.items():
+            group.setdefault(metric, []).append(value)
+            if metric not in columns:
+                columns.append(metric)
+    lines = ['| config | runs | ' + ' | '.join(
+        f'{c} (mean ± std) | paper | diff' for c in columns) + ' |',
+             '|---|---|' + '---|---|---|' * len(columns)]
+    for config, group in groups.items():
+        counts = {len(v) for v in group.values()}
+        cells = [config, '/'.join(str(n) for n in sorted(counts))]
+        for c in columns:
+            paper = papers.get(config, {}).get(c)
+            if c not in group:
+                cells += ['', '' if paper is None else f'{paper:.2f}', '']
+                continue
+            mean, std, _ = summarise(group[c])
+            cells.append(f'{mean:.2f}' if std is None else
+                         f'{mean:.2f} ± {std:.2f}')
+            cells.append('' if paper is None else f'{paper:.2f}')
+            cells.append('' if paper is None else f'{mean - paper:+.2f}')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--out', help='also write the table here')
-    args = parser.parse_args()
-    papers = paper_numbers()
-    rows, columns = [], []
-    for work_dir in args.work_dirs:
-        path = Path(work_dir) / 'metrics.json'
-        if not path.exists():
-            raise FileNotFoundError(f'{path} not found: run tools/test.py '
-                                    f'with --work-dir {work_dir} first')
-        run = json.loads(path.read_text())
-        measured = {METRIC_NAMES[k]: v for k, v in run['metrics'].items()
-                    if k in METRIC_NAMES}
-        # COCO AP is a fraction in mmdet, a percentage in the paper
-        measured = {k: v * 100 if k.startswith('AP') else v
-                    for k, v in measured.items()}
-        columns += [c for c in measured if c not in columns]
-        rows.append((osp.basename(run['config']), measured,
-                     papers.get(osp.basename(run['config']), {})))
-    header = '| config | ' + ' | '.join(
-        f'{c} | paper | diff' for c in columns) + ' |'
-    lines = [header, '|---|' + '---|---|---|' * len(columns)]
-    for name, measured, paper in rows:
-        cells = []
-        for c in columns:
-            m, p = measured.get(c), paper.get(c)
-            cells += [f'{m:.1f}' if m is not None else '',
-                      f'{p:.1f}' if p is not None else '',
-                      f'{m - p:+.1f}' if None not in (m, p) else '']
-        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
-    table = '\n'.join(lines)
+    args = parser.parse_args(argv)
+    runs = [load_run(p) for d in args.work_dirs for p in find_runs(d)]
+    table = results_table(runs, paper_numbers())
     print(table)
     if args.out:
         Path(args.out).write_text(table + '\n')

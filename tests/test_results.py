@@ -1,0 +1,176 @@
+"""The paper's numbers in metafiles; collect_results and the seed workflow.
+"""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+ROOT = Path(__file__).parents[1]
+COLLECT = ROOT / 'tools/analysis/collect_results.py'
+
+#: README table header -> (index of the config link in the row, metric)
+README_COLUMNS = {
+    'paper AP': (0, 'box AP'), 'AP50': (0, 'box AP50'),
+    'AP75': (0, 'box AP75'), 'APs': (0, 'box APs'),
+    'APm': (0, 'box APm'), 'APl': (0, 'box APl'),
+    'paper C10': (0, 'Top 1 Accuracy'), 'paper C100': (1, 'Top 1 Accuracy'),
+    'paper top-1': (0, 'Top 1 Accuracy'), 'paper top-5': (0, 'Top 5 Accuracy'),
+}
+READMES = ('configs/README.md', 'configs/classification/README.md')
+
+
+def readme_paper_numbers():
+    """``[(config path, metric, value)]`` from the README tables."""
+    found = []
+    for readme in READMES:
+        base = (ROOT / readme).parent
+        header = None
+        for line in (ROOT / readme).read_text().splitlines():
+            if not line.startswith('|'):
+                header = None
+                continue
+            cells = [c.strip() for c in line.strip('|').split('|')]
+            if header is None:
+                header = cells
+                continue
+            links = re.findall(r'\]\(([^)]+\.py)\)', line)
+            if not links:
+                continue
+            for title, cell in zip(header, cells):
+                if title in README_COLUMNS and cell:
+                    index, metric = README_COLUMNS[title]
+                    config = (base / links[index]).resolve().relative_to(ROOT)
+                    found.append((str(config), metric, float(cell)))
+    return found
+
+
+def metafile_models():
+    index = yaml.safe_load((ROOT / 'model-index.yml').read_text())
+    for metafile in index['Import']:
+        yield from yaml.safe_load((ROOT / metafile).read_text())['Models']
+
+
+def test_readme_tables_equal_the_metafiles():
+    models = {m['Config']: m for m in metafile_models()}
+    readme = readme_paper_numbers()
+    assert len(readme) > 100  # 28 detection rows' cells, 18 + 12 + 9 cls
+    in_readme = set()
+    for config, metric, value in readme:
+        results = models[config]['Results']
+        values = [r['Metrics'][metric] for r in results
+                  if metric in r['Metrics']]
+        assert values == [value], (config, metric, values, value)
+        in_readme.add((config, metric))
+    # and no metafile number is missing from the READMEs
+    for config, model in models.items():
+        for result in model.get('Results') or []:
+            for metric in result['Metrics']:
+                assert (config, metric) in in_readme, (config, metric)
+
+
+def test_metafiles_are_a_model_index():
+    """mim's reader (modelindex) loads them; configs exist, names unique."""
+    modelindex = pytest.importorskip('modelindex')
+    index = modelindex.load(str(ROOT / 'model-index.yml'))
+    names = [m.name for m in index.models]
+    assert len(names) == len(set(names)) > 60
+    for model in metafile_models():
+        assert (ROOT / model['Config']).is_file(), model['Config']
+        assert model['Name'] == Path(model['Config']).stem
+    # every config of the paper's tables and of Fig. 6 is listed
+    configs = {m['Config'] for m in metafile_models()}
+    for folder in ('configs/gmconv', 'configs/classification/cifar',
+                   'configs/classification/imagenet'):
+        for path in (ROOT / folder).glob('*.py'):
+            assert str(path.relative_to(ROOT)) in configs, path
+
+
+def write_run(work_dir, config, metrics):
+    work_dir.mkdir(parents=True)
+    (work_dir / 'metrics.json').write_text(json.dumps(dict(
+        config=config, checkpoint='x.pth', metrics=metrics)))
+
+
+def collect(*args):
+    proc = subprocess.run([sys.executable, str(COLLECT), *map(str, args)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_collect_results_mean_spread_and_paper(tmp_path):
+    # a seed sweep of one config (seed_*), and a single run of another
+    cifar = 'configs/classification/cifar/resnet20_1xb128_cifar100.py'
+    for seed, top1 in enumerate((66.0, 67.0, 68.5)):
+        write_run(tmp_path / 'c100' / f'seed_{seed}', cifar,
+                  {'accuracy/top1': top1, 'accuracy/top5': 90.0})
+    write_run(tmp_path / 'det',
+              'configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py',
+              {'coco/bbox_mAP': 0.369, 'coco/bbox_mAP_s': 0.2})
+    table = collect(tmp_path / 'c100', tmp_path / 'det')
+    # mean 67.17, sample std 1.26; paper 67.03 (Table I); no paper top-5
+    assert ('| resnet20_1xb128_cifar100.py | 3 | 67.17 ± 1.26 | 67.03 | '
+            '+0.14 | 90.00 ± 0.00 |  |  |') in table
+    # COCO AP from a fraction to %; one run: no spread
+    row = next(r for r in table.splitlines() if 'faster-rcnn' in r)
+    assert '| 36.90 | 37.00 | -0.10 |' in row
+    assert '| 20.00 | 21.20 | -1.20 |' in row
+
+
+def test_collect_results_missing_runs_is_a_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, str(COLLECT), str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert 'seed_*/metrics.json exists' in proc.stderr
+
+
+def test_results_table_imports_without_torch_or_toolboxes():
+    blocked = ['torch', 'mmengine', 'mmcv', 'mmdet', 'mmpretrain',
+               'mmgmconv']
+    code = (
+        'import importlib.util, sys\n'
+        f'for name in {blocked!r}:\n'
+        '    sys.modules[name] = None  # importing it raises ImportError\n'
+        'spec = importlib.util.spec_from_file_location(\n'
+        f'    "c", {str(COLLECT)!r})\n'
+        'mod = importlib.util.module_from_spec(spec)\n'
+        'spec.loader.exec_module(mod)\n'
+        'papers = mod.paper_numbers()\n'
+        'print(papers["resnet50-gmconv_8xb32_in1k.py"]["Top 1 Accuracy"])\n')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == '76.4'
+
+
+def test_train_seeds_runs_each_seed_then_collects(tmp_path):
+    """The seeds -> test -> collect path on a 1-epoch digits ResNet-20."""
+    config = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
+    work = tmp_path / 'sweep'
+    proc = subprocess.run(
+        [sys.executable, 'tools/train_seeds.py', str(config), '--seeds', '0',
+         '1', '--work-dir', str(work), '--deterministic', '--cfg-options',
+         'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+         'train_dataloader.dataset.indices=64',
+         'val_dataloader.dataset.indices=64',
+         'test_dataloader.dataset.indices=64'],
+        cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    runs = [json.loads((work / f'seed_{s}/metrics.json').read_text())
+            for s in (0, 1)]
+    top1 = [r['metrics']['accuracy/top1'] for r in runs]
+    # the seed reached the runs: their trained weights differ
+    weights = [torch.load(r['checkpoint'], map_location='cpu',
+                          weights_only=False)['state_dict'] for r in runs]
+    key = 'backbone.layer1.0.conv1.weight'
+    assert not torch.equal(weights[0][key], weights[1][key])
+    row = next(r for r in proc.stdout.splitlines()
+               if r.startswith('| resnet20-gmconv_1xb64_digits.py'))
+    mean = sum(top1) / 2
+    assert row.startswith(f'| resnet20-gmconv_1xb64_digits.py | 2 | '
+                          f'{mean:.2f} ± ')

@@ -1,0 +1,84 @@
+"""Train and test one config with several seeds (the paper's three runs).
+
+    python tools/train_seeds.py CONFIG --seeds 0 1 2 [--work-dir DIR]
+        [--deterministic] [--cfg-options KEY=VALUE ...]
+
+For each seed N, runs ``tools/train.py CONFIG --work-dir DIR/seed_N
+--cfg-options randomness.seed=N`` and then ``tools/test.py`` on the
+checkpoint the run ended with (``DIR/seed_N/last_checkpoint``), which
+writes ``DIR/seed_N/metrics.json``. Finally prints the mean, standard
+deviation and run count per metric (tools/analysis/collect_results.py
+DIR). A seed whose ``metrics.json`` exists is skipped, so an interrupted
+sweep resumes where it stopped. Single process; for several GPUs per run,
+loop over tools/dist_train.sh with the same ``--cfg-options`` instead.
+"""
+import argparse
+import os
+import os.path as osp
+import subprocess
+import sys
+
+TOOLS = osp.dirname(osp.abspath(__file__))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('config')
+    parser.add_argument('--seeds', type=int, nargs='+', required=True)
+    parser.add_argument('--work-dir', help='default: work_dirs/CONFIG_NAME')
+    parser.add_argument(
+        '--deterministic', action='store_true',
+        help='also set randomness.deterministic=True (deterministic '
+        'algorithms in torch; raises on ops that have none on the GPU)')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='passed on to tools/train.py and tools/test.py')
+    args = parser.parse_args(argv)
+    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
+        parser.error(f'--seeds must be distinct ints >= 0, got {args.seeds}')
+    if not osp.isfile(args.config):
+        parser.error(f'config {args.config!r} not found')
+    if args.work_dir is None:
+        args.work_dir = osp.join(
+            'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return args
+
+
+def run(cmd, env):
+    print('+', ' '.join(cmd), flush=True)
+    subprocess.run(cmd, check=True, env=env)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    env = dict(os.environ)
+    if args.deterministic:
+        # cuBLAS needs this for deterministic matrix products (CUDA >= 10.2)
+        env.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+    for seed in args.seeds:
+        work_dir = osp.join(args.work_dir, f'seed_{seed}')
+        if osp.isfile(osp.join(work_dir, 'metrics.json')):
+            print(f'seed {seed}: {work_dir}/metrics.json exists, skipped')
+            continue
+        options = [f'randomness.seed={seed}']
+        if args.deterministic:
+            options.append('randomness.deterministic=True')
+        run([sys.executable, osp.join(TOOLS, 'train.py'), args.config,
+             '--work-dir', work_dir, '--cfg-options', *options,
+             *args.cfg_options], env)
+        last = osp.join(work_dir, 'last_checkpoint')
+        if not osp.isfile(last):
+            raise FileNotFoundError(
+                f'{last} not found: the run saved no checkpoint (keep '
+                'default_hooks.checkpoint in the config)')
+        with open(last) as f:
+            checkpoint = f.read().strip()
+        test_options = (['--cfg-options', *args.cfg_options]
+                        if args.cfg_options else [])
+        run([sys.executable, osp.join(TOOLS, 'test.py'), args.config,
+             checkpoint, '--work-dir', work_dir, *test_options], env)
+    run([sys.executable, osp.join(TOOLS, 'analysis', 'collect_results.py'),
+         args.work_dir], env)
+
+
+if __name__ == '__main__':
+    main()
