@@ -1,10 +1,10 @@
-from .cls_resnet import ClsGMResNet, GMResNet_CIFAR
-from .gm_alexnet import GMAlexNet
-from .gm_mobilenet_v2 import GMMobileNetV2
-from .gm_resnet import GMResNet
-from .gmconv_resnet_mixin import GMConvResNetMixin
+"""Backbone modules, imported one by one (each needs its toolbox):
 
-__all__ = [
-    'GMResNet', 'ClsGMResNet', 'GMResNet_CIFAR', 'GMAlexNet',
-    'GMMobileNetV2', 'GMConvResNetMixin'
-]
+- ``gm_resnet``: ``GMResNet`` (mmdet)
+- ``cls_resnet``: ``ClsGMResNet``, ``GMResNet_CIFAR`` (mmpretrain)
+- ``gm_alexnet``: ``GMAlexNet`` (mmpretrain)
+- ``gm_mobilenet_v2``: ``GMMobileNetV2`` (mmpretrain)
+- ``gmconv_resnet_mixin``, ``zero_pad_shortcut``: toolbox-free parts
+
+A new backbone module goes into ``mmgmconv/models/__init__.py``'s lists.
+"""
