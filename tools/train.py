@@ -10,6 +10,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
+from mmgmconv.engine.resume import (check_resume_checkpoint,
+                                    find_resume_checkpoint)
 from mmgmconv.runner_setup import (add_common_args, apply_common_args,
                                    check_dataset_paths, close_distributed,
                                    parse_tool_args)
@@ -25,7 +27,8 @@ def parse_args():
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or, with no value, from the '
-        'latest checkpoint in the work dir')
+        'latest complete checkpoint in the work dir (a broken one named by '
+        'last_checkpoint is skipped and logged)')
     add_common_args(parser)
     return parse_tool_args(parser)
 
@@ -41,13 +44,18 @@ def main():
             raise KeyError(f'{args.config} has no auto_scale_lr setting '
                            '(base_batch_size) to scale from')
         cfg.auto_scale_lr.enable = True
+    skipped = []
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        cfg.load_from, skipped = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = True
     elif args.resume is not None:
+        check_resume_checkpoint(args.resume)
         cfg.resume, cfg.load_from = True, args.resume
     check_dataset_paths(cfg, ('train', 'val'))
     runner = (RUNNERS.build(cfg)
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    for path, why in skipped:
+        runner.logger.warning(f'--resume: skipped {path}: {why}')
     runner.train()
 
 

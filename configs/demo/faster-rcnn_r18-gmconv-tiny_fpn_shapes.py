@@ -42,6 +42,7 @@ optim_wrapper = dict(
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(interval=4, max_keep_ckpts=1, save_last=True),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=4, max_keep_ckpts=1,
+                    save_last=True),
     visualization=dict(draw=False))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

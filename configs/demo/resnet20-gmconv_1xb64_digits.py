@@ -38,4 +38,5 @@ val_cfg = dict()
 test_cfg = dict()
 randomness = dict(seed=0)
 default_hooks = dict(logger=dict(interval=10),
-                     checkpoint=dict(interval=10, max_keep_ckpts=1))
+                     checkpoint=dict(type='AtomicCheckpointHook', interval=10,
+                                     max_keep_ckpts=1))

@@ -3,3 +3,5 @@ _base_ = [
     'mmdet::dcn/cascade-rcnn_r50-dconv-c3-c5_fpn_1x_coco.py',
     '../_base_/gmconv_imports.py'
 ]
+# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

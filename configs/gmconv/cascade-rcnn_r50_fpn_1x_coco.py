@@ -4,3 +4,5 @@ _base_ = [
     'mmdet::cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
     '../_base_/gmconv_imports.py'
 ]
+# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

@@ -7,5 +7,5 @@ _base_ = [
 train_dataloader = dict(batch_size=128, dataset=dict(download=False))
 val_dataloader = dict(batch_size=128, dataset=dict(download=False))
 test_dataloader = val_dataloader
-default_hooks = dict(checkpoint=dict(interval=10, max_keep_ckpts=2,
-                                     save_last=True))
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=10,
+                                     max_keep_ckpts=2, save_last=True))

@@ -4,3 +4,5 @@ _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/default_runtime.py', '../gmconv_imports.py'
 ]
+# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
