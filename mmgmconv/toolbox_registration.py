@@ -8,6 +8,10 @@ registry's ``locations`` are imported the first time it is searched. We add
 our modules to those locations, so ``custom_imports=dict(imports=
 ['mmgmconv'])`` still makes ``type='GMResNet'`` buildable, ``import
 mmgmconv`` stays cheap, and a missing toolbox just leaves its parts out.
+
+``Registry`` has no public way to add a location: we use its
+``_locations`` and ``_imported`` (mmengine 0.10; both paths are tested in
+``tests/test_optional_toolboxes.py``).
 """
 from importlib import import_module
 from typing import Sequence
