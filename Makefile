@@ -2,16 +2,34 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmgmconv-installed
 
-.PHONY: install test demo
+.PHONY: install test test-compat demo
 
 install: $(STAMP)
 
-$(STAMP): setup.py tools/setup_env.sh
+$(STAMP): setup.py tools/setup_env.sh requirements/pinned.txt
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $@
 
 test: $(STAMP)
 	$(PY) -m pytest -q -rf tests
+
+# The lower end: torch 2.1.2 / numpy < 2 in a second venv, the core tests;
+# the cross-stack checkpoint test loads each stack's checkpoints in the other.
+COMPAT_VENV ?= .venv-compat
+COMPAT_STAMP := $(COMPAT_VENV)/.mmgmconv-installed
+COMPAT_TESTS := tests/test_gaussian_mask.py tests/test_gmconv_layers.py \
+	tests/test_fuse.py tests/test_gm_resnet.py tests/test_checkpoint_safety.py \
+	tests/test_optional_toolboxes.py tests/test_cross_stack_checkpoints.py \
+	"tests/test_detection_configs.py::test_config_builds_trains_and_infers[faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco]" \
+	"tests/test_classification.py::test_config_builds_and_steps[resnet20-gmconv_1xb128_cifar10]"
+
+$(COMPAT_STAMP): setup.py tools/setup_env.sh requirements/torch2.1.txt
+	VENV=$(COMPAT_VENV) STACK=torch2.1 bash tools/setup_env.sh
+	touch $@
+
+test-compat: $(COMPAT_STAMP) $(STAMP)
+	MMGMCONV_OTHER_STACK_PYTHON=$(abspath $(PY)) \
+	  $(COMPAT_VENV)/bin/python -m pytest -q -rfs $(COMPAT_TESTS)
 
 # The main job: train a small GMConv Faster R-CNN on the embedded shapes
 # dataset (CPU, a few minutes) and print its COCO bbox AP.

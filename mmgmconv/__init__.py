@@ -1,8 +1,12 @@
-"""mmgmconv: Gaussian Mask Convolution (GMConv) for OpenMMLab."""
+"""mmgmconv: Gaussian Mask Convolution (GMConv) for OpenMMLab.
+
+Needs torch, mmengine and mmcv. The mmdet and mmpretrain parts register
+when those toolboxes are installed, on their registries' first use.
+"""
+from . import datasets  # noqa: F401  (registers SklearnDigits with mmpretrain)
+from . import models
 from .checkpoint_safety import allow_mmengine_checkpoint_types
-from . import datasets  # noqa: F401  (registers SklearnDigits)
 from .engine import SigmaLoggerHook
-from .models import GMResNet
 from .ops import (PRED_PATTERNS, SIGMA_MIN, DGMConv, SGMConv, SigmaPredictor,
                   convert_to_gmconv, fuse_gmconv, gaussian_mask)
 
@@ -10,7 +14,16 @@ __version__ = '0.1.0'
 
 allow_mmengine_checkpoint_types()
 
+
+def __getattr__(name):
+    if name == 'GMResNet':  # imports mmdet.models: on first access only
+        return models.GMResNet
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
 __all__ = [
     'gaussian_mask', 'SIGMA_MIN', 'SGMConv', 'DGMConv', 'PRED_PATTERNS',
-    'SigmaPredictor', 'fuse_gmconv', 'convert_to_gmconv', 'GMResNet', 'SigmaLoggerHook', 'allow_mmengine_checkpoint_types'
+    'SigmaPredictor', 'fuse_gmconv', 'convert_to_gmconv', 'GMResNet',
+    'SigmaLoggerHook',
+    'allow_mmengine_checkpoint_types'
 ]

@@ -9,6 +9,11 @@ and, instead of ``getattr`` itself (which would let a checkpoint reach any
 attribute, e.g. ``os.system``), a stand-in that only resolves those four
 methods. ``weights_only`` stays on: anything else in a checkpoint is still
 refused by torch.
+
+torch < 2.4 has no ``add_safe_globals``: there nothing can be allow-listed,
+``weights_only=True`` refuses mmengine training checkpoints, and torch < 2.6
+loads with ``weights_only=False`` by default, which runs whatever code a
+checkpoint carries (see the README, "Checkpoints and safety").
 """
 import pickle
 
@@ -30,7 +35,8 @@ def history_buffer_getattr(obj, name):
 
 
 def _numpy_globals():
-    multiarray = np._core.multiarray  # numpy 2 name; numpy 1 used np.core
+    # numpy 2 name; numpy 1 has only np.core (checkpoints name either)
+    multiarray = (np._core if hasattr(np, '_core') else np.core).multiarray
     dtype_classes = [type(np.dtype(c)) for c in '?bhilqBHILQefdgFDG']
     return [np.ndarray, np.dtype, *dtype_classes] + [
         (fn, f'{module}.multiarray.{fn.__name__}')
@@ -39,9 +45,17 @@ def _numpy_globals():
     ]
 
 
-def allow_mmengine_checkpoint_types() -> None:
-    """Allow-list what mmengine checkpoints contain for ``weights_only``."""
+def allow_mmengine_checkpoint_types() -> bool:
+    """Allow-list what mmengine checkpoints contain for ``weights_only``.
+
+    Returns:
+        ``False`` on torch < 2.4, which cannot allow-list anything (nothing
+        is changed), ``True`` otherwise.
+    """
+    if not hasattr(torch.serialization, 'add_safe_globals'):
+        return False
     torch.serialization.add_safe_globals([
         HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'),
         *_numpy_globals()
     ])
+    return True

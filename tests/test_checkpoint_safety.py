@@ -6,9 +6,17 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
-import mmgmconv  # noqa: F401  (allow-lists mmengine checkpoint types)
+import mmgmconv
+
+CAN_ALLOW_LIST = mmgmconv.allow_mmengine_checkpoint_types()
+# torch < 2.6 loads with weights_only=False by default
+DEFAULT_IS_WEIGHTS_ONLY = tuple(
+    int(v) for v in torch.__version__.split('+')[0].split('.')[:2]) >= (2, 6)
 
 
+@pytest.mark.skipif(not CAN_ALLOW_LIST,
+                    reason='torch < 2.4 has no add_safe_globals: nothing can '
+                    'be allow-listed for weights_only')
 def test_mmengine_training_state_loads_with_weights_only(tmp_path):
     hub = MessageHub.get_instance('ckpt-safety-test')
     hub.update_scalar('train/loss', np.float64(0.5))
@@ -35,9 +43,29 @@ class _ReachesAttribute:
         return (getattr, (torch.nn.Module, 'apply'))
 
 
+@pytest.mark.parametrize('weights_only', [
+    True,
+    pytest.param(None, marks=pytest.mark.skipif(
+        not DEFAULT_IS_WEIGHTS_ONLY,
+        reason='torch < 2.6 loads with weights_only=False by default: '
+        'untrusted checkpoints need weights_only=True there (README)'))
+], ids=['weights_only', 'default'])
 @pytest.mark.parametrize('payload', [_RunsCode, _ReachesAttribute])
-def test_code_running_checkpoint_is_refused(tmp_path, payload):
+def test_code_running_checkpoint_is_refused(tmp_path, payload, weights_only):
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'x': payload()}, path)
+    kwargs = {} if weights_only is None else dict(weights_only=True)
     with pytest.raises(pickle.UnpicklingError):
-        torch.load(path)
+        torch.load(path, **kwargs)
+
+
+def test_state_dict_loads_with_weights_only_on_any_torch(tmp_path):
+    """The safe way to share weights on every supported torch (README)."""
+    model = torch.nn.Sequential(mmgmconv.SGMConv(3, 4, 3),
+                                mmgmconv.DGMConv(4, 4, 3))
+    path = tmp_path / 'weights.pth'
+    torch.save(model.state_dict(), path)
+    loaded = torch.load(path, weights_only=True)
+    assert loaded.keys() == model.state_dict().keys()
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(loaded[key], value)

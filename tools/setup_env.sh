@@ -1,16 +1,43 @@
 #!/usr/bin/env bash
-# Create (or update) the virtual environment with the pinned stack and
-# mmgmconv installed in editable mode. Idempotent.
+# Create (or update) a virtual environment with a tested stack and mmgmconv
+# installed in editable mode. Idempotent.
 #
-# mmcv 2.1.0 has no wheel for torch 2.14: a prebuilt one is taken from
-# $MMCV_WHEEL_DIR (default ../shared/wheels) when there, otherwise it is built
-# from the PyPI source with compiled CPU ops (about 20 minutes on 2 cores) and
-# cached in .cache/wheels.
+#   STACK=pinned (default, VENV=.venv): requirements/pinned.txt, torch 2.14.1,
+#     every extra (mmdet, mmpretrain, analysis, timm, deploy, tensorboard,
+#     tests).
+#   STACK=torch2.1 (VENV=.venv-compat, 'make test-compat'): the lower end,
+#     requirements/torch2.1.txt (torch 2.1.2, numpy < 2) with the mmdet,
+#     mmpretrain and tests extras.
+#
+# The stack's file is used as pip constraints: setup.py only says what the
+# code needs (ranges), the file says what was tested.
+#
+# mmcv 2.1.0 has no wheel for these torch builds on the package index: a
+# prebuilt one is taken from $MMCV_WHEEL_DIR (default ../shared/wheels for
+# pinned, ../shared/wheels/torch2.1 for torch2.1) when there, otherwise it is
+# built from the PyPI source with compiled CPU ops (about 20 minutes on 2
+# cores) and cached in .cache/wheels/$STACK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-.venv}
-MMCV_WHEEL_DIR=${MMCV_WHEEL_DIR:-../shared/wheels}
-CACHE=.cache/wheels
+STACK=${STACK:-pinned}
+case "$STACK" in
+  pinned)
+    VENV=${VENV:-.venv}
+    MMCV_WHEEL_DIR=${MMCV_WHEEL_DIR:-../shared/wheels}
+    EXTRAS=all
+    # torch 2.14 headers need C++20 (upstream mmcv issue 3341)
+    MMCV_CXX_STD=c++20 ;;
+  torch2.1)
+    VENV=${VENV:-.venv-compat}
+    MMCV_WHEEL_DIR=${MMCV_WHEEL_DIR:-../shared/wheels/torch2.1}
+    EXTRAS=mmdet,mmpretrain,tests
+    MMCV_CXX_STD= ;;  # mmcv's own C++17 is right for torch 2.1
+  *)
+    echo "error: STACK=$STACK; allowed: pinned, torch2.1" >&2
+    exit 1 ;;
+esac
+CONSTRAINTS=requirements/$STACK.txt
+CACHE=.cache/wheels/$STACK
 
 if [ ! -x "$VENV/bin/python" ]; then
   PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
@@ -23,8 +50,7 @@ fi
 PY="$VENV/bin/python"
 pip() { "$PY" -m pip --disable-pip-version-check -q "$@"; }
 
-pip install "pip<26" wheel ninja "setuptools>=77.0.3,<82" \
-  torch==2.14.1 torchvision==0.29.1
+pip install -c "$CONSTRAINTS" "pip<26" wheel ninja setuptools torch torchvision
 
 if ! "$PY" -c 'import mmcv, mmcv.ops; assert mmcv.__version__ == "2.1.0"' 2>/dev/null; then
   wheel=$(ls "$MMCV_WHEEL_DIR"/mmcv-2.1.0-cp311-*.whl "$CACHE"/mmcv-2.1.0-cp311-*.whl 2>/dev/null | head -1 || true)
@@ -33,16 +59,18 @@ if ! "$PY" -c 'import mmcv, mmcv.ops; assert mmcv.__version__ == "2.1.0"' 2>/dev
     build=$(mktemp -d)
     pip download --no-deps --no-binary :all: --no-build-isolation -d "$build" mmcv==2.1.0
     tar xzf "$build"/mmcv-2.1.0.tar.gz -C "$build"
-    # torch 2.14 headers need C++20 (upstream mmcv issue 3341)
-    sed -i "s/-std=c++17/-std=c++20/g; s/'-std=c++14'/'-std=c++20'/g" "$build/mmcv-2.1.0/setup.py"
+    if [ -n "$MMCV_CXX_STD" ]; then
+      sed -i "s/-std=c++17/-std=$MMCV_CXX_STD/g; s/'-std=c++14'/'-std=$MMCV_CXX_STD'/g" \
+        "$build/mmcv-2.1.0/setup.py"
+    fi
     mkdir -p "$CACHE"
     MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-2} \
       "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$CACHE" "$build/mmcv-2.1.0"
     rm -rf "$build"
     wheel=$(ls "$CACHE"/mmcv-2.1.0-cp311-*.whl | head -1)
   fi
-  pip install "$wheel"
+  pip install -c "$CONSTRAINTS" "$wheel"
 fi
 
-pip install --no-build-isolation -e ".[tests]"
-"$PY" -c 'import mmcv.ops, mmdet, mmpretrain, mmgmconv; print("mmgmconv environment ready:", mmcv.__version__, mmdet.__version__, mmpretrain.__version__)'
+pip install -c "$CONSTRAINTS" --no-build-isolation -e ".[$EXTRAS]"
+"$PY" -c 'import torch, mmcv.ops, mmdet, mmpretrain, mmgmconv; print("mmgmconv environment ready: torch", torch.__version__, "mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmpretrain", mmpretrain.__version__)'

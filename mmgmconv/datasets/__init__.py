@@ -1,5 +1,8 @@
-from .digits import SklearnDigits
+from ..toolbox_registration import register_on_first_use
 from .shapes_coco import CLASSES as SHAPES_CLASSES
 from .shapes_coco import make_shapes_coco
 
-__all__ = ['make_shapes_coco', 'SHAPES_CLASSES', 'SklearnDigits']
+# SklearnDigits (mmgmconv.datasets.digits) subclasses mmpretrain's dataset.
+register_on_first_use('mmpretrain', 'DATASETS', ['mmgmconv.datasets.digits'])
+
+__all__ = ['make_shapes_coco', 'SHAPES_CLASSES']

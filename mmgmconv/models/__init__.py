@@ -1,7 +1,37 @@
-from .backbones import (ClsGMResNet, GMAlexNet, GMMobileNetV2, GMResNet,
-                        GMResNet_CIFAR)
+"""GMConv backbones for mmdet and mmpretrain.
+
+They register into the toolboxes' ``MODELS`` the first time that registry is
+searched (see ``mmgmconv.toolbox_registration``); ``mmgmconv.models.GMResNet``
+and the others import their module on first access.
+"""
+from importlib import import_module
+
+from ..toolbox_registration import register_on_first_use
 from .gmconv_stages import DEFAULT_GMCONV_CFG, resolve_stage_conv_cfgs
 from .utils import GMConvResNetMixin, check_conv_cfg
+
+_BACKBONES = 'mmgmconv.models.backbones.'
+MMDET_MODULES = [_BACKBONES + 'gm_resnet']
+MMPRETRAIN_MODULES = [
+    _BACKBONES + m for m in ('cls_resnet', 'gm_alexnet', 'gm_mobilenet_v2')
+]
+register_on_first_use('mmdet', 'MODELS', MMDET_MODULES)
+register_on_first_use('mmpretrain', 'MODELS', MMPRETRAIN_MODULES)
+
+_LAZY = {
+    'GMResNet': 'gm_resnet',
+    'ClsGMResNet': 'cls_resnet',
+    'GMResNet_CIFAR': 'cls_resnet',
+    'GMAlexNet': 'gm_alexnet',
+    'GMMobileNetV2': 'gm_mobilenet_v2',
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_BACKBONES + _LAZY[name]), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
 
 __all__ = [
     'GMResNet', 'ClsGMResNet', 'GMResNet_CIFAR', 'GMAlexNet', 'GMMobileNetV2',

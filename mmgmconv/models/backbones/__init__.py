@@ -1,9 +1,12 @@
-from .cls_resnet import ClsGMResNet, GMResNet_CIFAR
-from .gm_alexnet import GMAlexNet
-from .gm_mobilenet_v2 import GMMobileNetV2
-from .gm_resnet import GMResNet
+"""Backbone modules, imported one by one (each needs its toolbox):
 
-__all__ = [
-    'GMResNet', 'ClsGMResNet', 'GMResNet_CIFAR', 'GMAlexNet',
-    'GMMobileNetV2'
-]
+- ``gm_resnet``: ``GMResNet`` (mmdet)
+- ``cls_resnet``: ``ClsGMResNet``, ``GMResNet_CIFAR`` (mmpretrain)
+- ``gm_alexnet``: ``GMAlexNet`` (mmpretrain)
+- ``gm_mobilenet_v2``: ``GMMobileNetV2`` (mmpretrain)
+
+Their toolbox-free parts are in ``mmgmconv.models.utils`` (the ResNet mixin)
+and ``mmgmconv.models.layers`` (``ZeroPadShortcut``).
+
+A new backbone module goes into ``mmgmconv/models/__init__.py``'s lists.
+"""

@@ -1,0 +1,154 @@
+"""mmgmconv without mmdet / mmpretrain, and its lazy registration with them.
+
+Each check runs in a fresh interpreter: one with the toolboxes hidden (their
+import fails as if they were not installed), one to see what
+``import mmgmconv`` imports.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Hides the named top-level packages: importing them (or anything inside)
+# raises ModuleNotFoundError, as for a package that is not installed.
+HIDE = """
+import sys
+HIDDEN = {hidden!r}
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in HIDDEN:
+            raise ModuleNotFoundError(f'No module named {{name!r}}',
+                                      name=name.split('.')[0])
+        return None
+
+sys.meta_path.insert(0, Blocker())
+"""
+
+USE_LAYERS = """
+import torch
+from mmcv.cnn import ConvModule, build_conv_layer
+import mmgmconv
+from mmgmconv import DGMConv, SGMConv, fuse_gmconv, gaussian_mask
+
+assert gaussian_mask(3, 1.0).shape == (3, 3)
+x = torch.randn(2, 4, 9, 9)
+conv = build_conv_layer(dict(type='SGMConv', sigma_init=2.0), 4, 6, 3,
+                        padding=1)
+block = ConvModule(6, 6, 3, padding=1, conv_cfg=dict(type='DGMConv'),
+                   norm_cfg=dict(type='BN'))
+model = torch.nn.Sequential(conv, block).eval()
+with torch.no_grad():
+    y = model(x)
+    folded = fuse_gmconv(model)
+    torch.testing.assert_close(folded(x), y)
+assert type(folded[0]) is torch.nn.Conv2d
+"""
+
+
+def run_python(code: str) -> str:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, '-c', code], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc.stdout
+
+
+@pytest.mark.parametrize('hidden', [['mmdet'], ['mmpretrain'],
+                                    ['mmdet', 'mmpretrain']])
+def test_layers_work_without_toolbox(hidden):
+    code = HIDE.format(hidden=hidden) + USE_LAYERS + f"""
+for name in {hidden!r}:
+    try:
+        __import__(name)
+    except ModuleNotFoundError:
+        pass
+    else:
+        raise AssertionError(name + ' was not hidden')
+try:
+    mmgmconv.GMResNet
+except ModuleNotFoundError as e:
+    print('GMResNet:', e.name)
+"""
+    out = run_python(code)
+    if 'mmdet' in hidden:
+        assert 'GMResNet: mmdet' in out
+
+
+def test_other_toolbox_still_registers():
+    """mmdet hidden: the mmpretrain backbones still build, and back."""
+    code = HIDE.format(hidden=['mmdet']) + """
+import mmgmconv
+from mmpretrain.registry import MODELS
+m = MODELS.build(dict(type='GMResNet_CIFAR', depth=18,
+                      gmconv_stages=(True, True, False, False, False)))
+print(type(m).__name__)
+"""
+    assert run_python(code).strip() == 'GMResNet_CIFAR'
+    code = HIDE.format(hidden=['mmpretrain']) + """
+import mmgmconv
+from mmdet.registry import MODELS
+m = MODELS.build(dict(type='GMResNet', depth=18,
+                      gmconv_stages=(True, False, False, False, False)))
+print(type(m).__name__)
+"""
+    assert run_python(code).strip() == 'GMResNet'
+
+
+def test_import_leaves_toolbox_models_and_tool_packages_unimported():
+    code = """
+import sys, json
+import mmgmconv
+print(json.dumps(sorted(sys.modules)))
+"""
+    modules = set(json.loads(run_python(code)))
+    for heavy in ('mmdet.models', 'mmpretrain.models', 'mmpretrain.datasets',
+                  'sklearn', 'pycocotools', 'matplotlib.pyplot',
+                  'mmgmconv.models.backbones.gm_resnet'):
+        assert heavy not in modules, heavy
+
+
+def test_registration_on_first_use_and_after_import():
+    """Through the registries (what configs do), whichever comes first."""
+    code = """
+import mmgmconv
+from mmdet.registry import MODELS as DET
+from mmpretrain.registry import DATASETS, MODELS as CLS
+from mmengine.registry import DefaultScope
+assert DET.get('GMResNet').__module__ == 'mmgmconv.models.backbones.gm_resnet'
+assert CLS.get('GMMobileNetV2') is not None
+assert CLS.get('GMAlexNet') is not None
+assert CLS.get('GMResNet').__name__ == 'ClsGMResNet'
+assert DATASETS.get('SklearnDigits') is not None
+print('ok')
+"""
+    assert run_python(code).strip() == 'ok'
+    # the toolbox's registry already searched before mmgmconv is imported
+    code = """
+from mmdet.registry import MODELS
+assert MODELS.get('ResNet') is not None and MODELS.get('GMResNet') is None
+import mmgmconv
+assert MODELS.get('GMResNet') is not None
+print('ok')
+"""
+    assert run_python(code).strip() == 'ok'
+
+
+def test_broken_toolbox_is_an_error_not_a_silent_skip():
+    code = """
+import sys, types
+broken = types.ModuleType('mmdet')
+broken.__path__ = []
+sys.modules['mmdet'] = broken
+sys.modules['mmdet.registry'] = None   # mmdet found, its registry fails
+try:
+    import mmgmconv
+except ModuleNotFoundError as e:
+    print('error:', e.name)
+"""
+    assert run_python(code).strip() == 'error: mmdet.registry'
