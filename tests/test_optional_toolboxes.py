@@ -34,7 +34,8 @@ USE_LAYERS = """
 import torch
 from mmcv.cnn import ConvModule, build_conv_layer
 import mmgmconv
-from mmgmconv import DGMConv, SGMConv, fuse_gmconv, gaussian_mask
+from mmgmconv import (DGMConv, SGMConv, convert_to_gmconv, fuse_gmconv,
+                      gaussian_mask)
 
 assert gaussian_mask(3, 1.0).shape == (3, 3)
 x = torch.randn(2, 4, 9, 9)
@@ -48,6 +49,8 @@ with torch.no_grad():
     folded = fuse_gmconv(model)
     torch.testing.assert_close(folded(x), y)
 assert type(folded[0]) is torch.nn.Conv2d
+plain = torch.nn.Sequential(torch.nn.Conv2d(4, 6, 3), torch.nn.ReLU())
+assert type(convert_to_gmconv(plain)[0]) is SGMConv
 """
 
 

@@ -7,8 +7,10 @@ and the others import their module on first access.
 from importlib import import_module
 
 from ..toolbox_registration import register_on_first_use
+# utils first: its ResNet mixin imports gmconv_stages, which imports
+# utils.conv_cfg
+from .utils import GMConvResNetMixin, check_conv_cfg  # isort: skip
 from .gmconv_stages import DEFAULT_GMCONV_CFG, resolve_stage_conv_cfgs
-from .utils import GMConvResNetMixin, check_conv_cfg
 
 _BACKBONES = 'mmgmconv.models.backbones.'
 MMDET_MODULES = [_BACKBONES + 'gm_resnet']
