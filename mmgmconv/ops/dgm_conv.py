@@ -72,7 +72,10 @@ CONV_PATHS = {
 class DGMConv(nn.Conv2d):
     """D-GMConv: each image is convolved with its own elliptical mask.
 
-    Takes ``nn.Conv2d``'s arguments plus:
+    ``out[b] = conv(x[b], weight * M(sigma1[b], sigma2[b]))`` (eq. 3-6),
+    with the mask parameters of image ``b`` predicted from ``x[b]`` by a
+    :class:`SigmaPredictor` (eq. 7, Fig. 5). Takes ``nn.Conv2d``'s
+    arguments plus:
 
     Args:
         sigma_init: ``sigma1`` (and ``sigma2``) every image gets at the
@@ -86,7 +89,6 @@ class DGMConv(nn.Conv2d):
             ``r = R**tanh(o)``): positive, in ``(sigma_init / R,
             sigma_init * R)``, smooth, and exactly ``sigma_init`` (ratio 1)
             at ``o = 0``, where the predictor starts.
-
         impl: How the images are convolved with their kernels, one of
             :data:`CONV_PATHS` (equal results, different speed):
             ``'grouped'`` (one convolution with ``B * groups`` groups),
@@ -99,6 +101,21 @@ class DGMConv(nn.Conv2d):
 
     The sigmas of the last batch are kept, detached, in ``last_sigmas``
     (``(B, 2)``) for logging.
+
+    The paper gives eq. 7 and the three prediction patterns but not how the
+    predictor's raw outputs become sigmas, nor where D-GMConv starts. These
+    are this implementation's choices:
+
+    * the mapping ``sigma_init * R**tanh(o)``: a raw linear output could be
+      negative or zero (no valid mask) or explode; this keeps sigma
+      positive and bounded, with a gradient everywhere;
+    * ``sigma_init`` (default 5) for D-GMConv too: the paper's default
+      initial sigma for S-GMConv (Sec. III; Fig. 6), so that a GMConv
+      network starts with the same receptive field in every layer;
+    * the predictor's last FC starts at zero (see :class:`SigmaPredictor`),
+      so training starts from ``sigma = sigma_init`` for every image;
+    * :func:`gaussian_mask` uses ``max(|sigma|, SIGMA_MIN)``; the bounded
+      mapping never gets there unless ``sigma_init / R < SIGMA_MIN``.
 
     Shapes: input ``(B, C_in, H, W)``, output ``(B, C_out, H', W')``.
     """
