@@ -60,6 +60,12 @@ def conv_unfold(x: Tensor, weights: Tensor, bias: Optional[Tensor],
     return out if bias is None else out + bias.to(out.dtype)[:, None, None]
 
 
+#: On the CPU, ``impl='auto'`` convolves image by image when a group has at
+#: most this many input channels (the stem: 3; RGBA: 4): oneDNN's grouped
+#: convolution is slow for such thin groups. Measured in docs/benchmarks.md
+#: (per-image faster at 3 channels per group, slower at 8 and more).
+PER_IMAGE_MAX_GROUP_CHANNELS = 4
+
 #: The equivalent computations of D-GMConv, selected by ``DGMConv.impl``.
 CONV_PATHS = {
     'grouped': conv_grouped,
@@ -176,14 +182,26 @@ class DGMConv(nn.Conv2d):
         return conv(input, weights, bias, padding, self)
 
     def choose_path(self, x: Tensor) -> str:
-        """The computation used for the (padded) input ``x``, a key of
-        :data:`CONV_PATHS`: ``'unfold'`` for an empty batch and while
-        tracing or exporting to ONNX (the only batch-independent path),
-        else ``impl``, where ``'auto'`` means ``'grouped'``."""
+        """The computation for the (padded) input ``x``, a key of
+        :data:`CONV_PATHS`.
+
+        ``'unfold'`` for an empty batch and while tracing or exporting to
+        ONNX (the only path that does not depend on the batch size); else
+        ``impl`` if it is not ``'auto'``; else, on the CPU,
+        ``'per_image'`` when a group has at most
+        :data:`PER_IMAGE_MAX_GROUP_CHANNELS` input channels and
+        ``'grouped'`` otherwise (on other devices ``'grouped'``). The rule
+        and the figures behind it are in docs/benchmarks.md.
+        """
         if (torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
                 or x.shape[0] == 0):
             return 'unfold'
-        return 'grouped' if self.impl == 'auto' else self.impl
+        if self.impl != 'auto':
+            return self.impl
+        if (x.device.type == 'cpu' and self.in_channels // self.groups <=
+                PER_IMAGE_MAX_GROUP_CHANNELS):
+            return 'per_image'
+        return 'grouped'
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, sigma_init={self.sigma_init}, '
