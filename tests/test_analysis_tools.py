@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmgmconv import SGMConv
 from mmgmconv.analysis import build_model_from_config
 from mmgmconv.datasets import make_shapes_coco
+from mmgmconv.ops.dgm_conv import CONV_PATHS
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
@@ -92,21 +93,34 @@ def test_get_flops_folded_matches_plain(tmp_path):
 def test_benchmark_runs_and_reports_ratios(tmp_path):
     out = tmp_path / 'b.json'
     log = run('tools/analysis/benchmark.py', '--batch', 1, '--size', 128,
-              '--warmup', 0, '--reps', 1, '--layer-reps', 1, '--skip-detector',
+              '--rounds', 1, '--layer-time', 0, '--layer-batch', 1,
+              '--skip-detector',
               '--out', out)
     res = json.loads(out.read_text())
-    assert set(res['backbone']) == {'StdConv', 'S-GMConv', 'S-GMConv folded', 'GMConv',
-                                    'GMConv folded', 'DCN L2-L4',
-                                    'GMConv-DCN'}
-    assert all(r['train_s'] > 0 and r['infer_s'] > 0
-               for r in res['backbone'].values())
-    assert '| StdConv |' in log and '| 1.000 |' in log
+    variants = ['StdConv', 'S-GMConv', 'S-GMConv folded', 'GMConv',
+                'GMConv folded', 'DCN L2-L4', 'GMConv-DCN']
+    backbone = res['backbone']
+    for phase in ('train step', 'inference'):
+        assert list(backbone[phase]) == variants
+    for v in variants:  # each row: its medians as ratios to StdConv's
+        train, infer = (backbone[p][v] / backbone[p]['StdConv']
+                        for p in ('train step', 'inference'))
+        assert f'| {v} | {backbone["train step"][v]:.3f} | {train:.3f} | ' \
+            f'{backbone["inference"][v]:.3f} | {infer:.3f} |' in log
+    assert '| StdConv | ' in log and log.count('| 1.000 |') >= 3
     layer = res['dgmconv_layer']
-    assert set(layer) == {'image input', 'input with gradient'}
-    assert all(set(t) == {'plain conv', 'D-GMConv (grouped)',
-                          'D-GMConv (per-image loop)'} and min(t.values()) > 0
-               for t in layer.values())
-    assert '| image input | D-GMConv (grouped) |' in log
+    assert list(layer) == ['stem', 'body']
+    for shape, modes in layer.items():
+        assert list(modes) == ['forward', 'forward + backward']
+        names = list(modes['forward'])
+        assert names[:4] == ['plain conv', 'D-GMConv grouped',
+                             'D-GMConv per_image', 'D-GMConv unfold']
+        assert names[4] in {f'D-GMConv chosen ({p})' for p in CONV_PATHS}
+        for name in names:
+            cells = ''.join(f' {m[name] * 1e3:.1f} | '
+                            f'{m[name] / m["plain conv"]:.3f} |'
+                            for m in modes.values())
+            assert f'| {shape} | {name} |{cells}' in log
 
 
 def test_build_model_from_config_uses_top_level_data_preprocessor():

@@ -127,6 +127,20 @@ def test_impl_is_validated():
         DGMConv(3, 4, 3, impl='fast')
 
 
+@pytest.mark.parametrize('channels,groups,impl,expected', [
+    (3, 1, 'auto', 'per_image'),  # the stem: thin groups
+    (8, 2, 'auto', 'per_image'),
+    (64, 1, 'auto', 'grouped'),
+    (64, 8, 'auto', 'grouped'),
+    (3, 1, 'grouped', 'grouped'),  # a forced path is kept
+    (64, 1, 'unfold', 'unfold'),
+])
+def test_path_chosen_on_cpu(channels, groups, impl, expected):
+    conv = DGMConv(channels, 8, 3, groups=groups, impl=impl)
+    assert conv.choose_path(torch.zeros(2, channels, 5, 5)) == expected
+    assert conv.choose_path(torch.zeros(0, channels, 5, 5)) == 'unfold'
+
+
 def test_tracing_uses_the_batch_independent_path():
     conv = make_conv(CONV_ARGS[2])
     traced = torch.jit.trace(conv, torch.randn(2, 4, 11, 13),

@@ -6,9 +6,10 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_conv_layer
 from mmengine.model import initialize
 from mmengine.registry import DefaultScope
+from mmengine.runner.checkpoint import load_state_dict
 from torch import nn
 
-from mmgmconv import DGMConv, SGMConv, gaussian_mask
+from mmgmconv import DGMConv, SGMConv, SigmaPredictor, gaussian_mask
 
 CONV_ARGS = [
     dict(in_channels=4, out_channels=6, kernel_size=3, padding=1),
@@ -99,6 +100,36 @@ def test_dgmconv_starts_at_sigma_init_and_learns():
     assert conv.last_sigmas.shape == (4, 2)
     # hidden width floor(2C / (4/3)) = 4 for C = 3
     assert conv.sigma_predictor.fc1.out_features == 4
+
+
+def test_sigma_predictor_is_eq7():
+    """F(z) = W1 ReLU(W0 z) + B1: the first FC has no bias."""
+    torch.manual_seed(0)
+    pred = SigmaPredictor(3, 2)
+    assert pred.fc1.bias is None
+    assert set(pred.state_dict()) == {'fc1.weight', 'fc2.weight', 'fc2.bias'}
+    nn.init.normal_(pred.fc2.weight)
+    x = torch.randn(4, 3, 5, 6)
+    z = torch.cat([x.amax(dim=(2, 3)), x.mean(dim=(2, 3))], dim=1)
+    expected = (pred.fc1.weight @ z.T).relu().T @ pred.fc2.weight.T \
+        + pred.fc2.bias
+    torch.testing.assert_close(pred(x), expected)
+
+
+@pytest.mark.parametrize('load', ['torch', 'mmengine'])
+def test_checkpoint_with_biased_first_fc_is_refused(load):
+    conv = DGMConv(3, 8, 7, padding=3)
+    old = {**conv.state_dict(), 'sigma_predictor.fc1.bias': torch.zeros(4)}
+    with pytest.raises(ValueError,
+                       match=r'sigma_predictor.fc1.bias is in the checkpoint'
+                       r'.*eq. 7 .* has none'):
+        if load == 'torch':
+            conv.load_state_dict(old, strict=False)
+        else:
+            load_state_dict(nn.Sequential(conv), {
+                f'0.{k}': v
+                for k, v in old.items()
+            }, strict=False)
 
 
 def test_dgmconv_sigma_bounds():
@@ -206,8 +237,8 @@ def test_kaiming_init_by_layer_name(cls):
 
 @pytest.mark.parametrize('cls,new_keys', [
     (SGMConv, {'sigma'}),
-    (DGMConv, {f'sigma_predictor.fc{i}.{p}'
-               for i in (1, 2) for p in ('weight', 'bias')}),
+    (DGMConv, {'sigma_predictor.fc1.weight', 'sigma_predictor.fc2.weight',
+               'sigma_predictor.fc2.bias'}),
 ])
 def test_plain_state_dict_loads_with_only_new_keys_missing(cls, new_keys):
     plain = nn.Conv2d(3, 8, 3, bias=True)

@@ -60,6 +60,12 @@ def conv_unfold(x: Tensor, weights: Tensor, bias: Optional[Tensor],
     return out if bias is None else out + bias.to(out.dtype)[:, None, None]
 
 
+#: On the CPU, ``impl='auto'`` convolves image by image when a group has at
+#: most this many input channels (the stem: 3; RGBA: 4): oneDNN's grouped
+#: convolution is slow for such thin groups. Measured in docs/benchmarks.md
+#: (per-image faster at 3 channels per group, slower at 8 and more).
+PER_IMAGE_MAX_GROUP_CHANNELS = 4
+
 #: The equivalent computations of D-GMConv, selected by ``DGMConv.impl``.
 CONV_PATHS = {
     'grouped': conv_grouped,
@@ -72,7 +78,10 @@ CONV_PATHS = {
 class DGMConv(nn.Conv2d):
     """D-GMConv: each image is convolved with its own elliptical mask.
 
-    Takes ``nn.Conv2d``'s arguments plus:
+    ``out[b] = conv(x[b], weight * M(sigma1[b], sigma2[b]))`` (eq. 3-6),
+    with the mask parameters of image ``b`` predicted from ``x[b]`` by a
+    :class:`SigmaPredictor` (eq. 7, Fig. 5). Takes ``nn.Conv2d``'s
+    arguments plus:
 
     Args:
         sigma_init: ``sigma1`` (and ``sigma2``) every image gets at the
@@ -86,7 +95,6 @@ class DGMConv(nn.Conv2d):
             ``r = R**tanh(o)``): positive, in ``(sigma_init / R,
             sigma_init * R)``, smooth, and exactly ``sigma_init`` (ratio 1)
             at ``o = 0``, where the predictor starts.
-
         impl: How the images are convolved with their kernels, one of
             :data:`CONV_PATHS` (equal results, different speed):
             ``'grouped'`` (one convolution with ``B * groups`` groups),
@@ -99,6 +107,21 @@ class DGMConv(nn.Conv2d):
 
     The sigmas of the last batch are kept, detached, in ``last_sigmas``
     (``(B, 2)``) for logging.
+
+    The paper gives eq. 7 and the three prediction patterns but not how the
+    predictor's raw outputs become sigmas, nor where D-GMConv starts. These
+    are this implementation's choices:
+
+    * the mapping ``sigma_init * R**tanh(o)``: a raw linear output could be
+      negative or zero (no valid mask) or explode; this keeps sigma
+      positive and bounded, with a gradient everywhere;
+    * ``sigma_init`` (default 5) for D-GMConv too: the paper's default
+      initial sigma for S-GMConv (Sec. III; Fig. 6), so that a GMConv
+      network starts with the same receptive field in every layer;
+    * the predictor's last FC starts at zero (see :class:`SigmaPredictor`),
+      so training starts from ``sigma = sigma_init`` for every image;
+    * :func:`gaussian_mask` uses ``max(|sigma|, SIGMA_MIN)``; the bounded
+      mapping never gets there unless ``sigma_init / R < SIGMA_MIN``.
 
     Shapes: input ``(B, C_in, H, W)``, output ``(B, C_out, H', W')``.
     """
@@ -159,14 +182,26 @@ class DGMConv(nn.Conv2d):
         return conv(input, weights, bias, padding, self)
 
     def choose_path(self, x: Tensor) -> str:
-        """The computation used for the (padded) input ``x``, a key of
-        :data:`CONV_PATHS`: ``'unfold'`` for an empty batch and while
-        tracing or exporting to ONNX (the only batch-independent path),
-        else ``impl``, where ``'auto'`` means ``'grouped'``."""
+        """The computation for the (padded) input ``x``, a key of
+        :data:`CONV_PATHS`.
+
+        ``'unfold'`` for an empty batch and while tracing or exporting to
+        ONNX (the only path that does not depend on the batch size); else
+        ``impl`` if it is not ``'auto'``; else, on the CPU,
+        ``'per_image'`` when a group has at most
+        :data:`PER_IMAGE_MAX_GROUP_CHANNELS` input channels and
+        ``'grouped'`` otherwise (on other devices ``'grouped'``). The rule
+        and the figures behind it are in docs/benchmarks.md.
+        """
         if (torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
                 or x.shape[0] == 0):
             return 'unfold'
-        return 'grouped' if self.impl == 'auto' else self.impl
+        if self.impl != 'auto':
+            return self.impl
+        if (x.device.type == 'cpu' and self.in_channels // self.groups <=
+                PER_IMAGE_MAX_GROUP_CHANNELS):
+            return 'per_image'
+        return 'grouped'
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, sigma_init={self.sigma_init}, '

@@ -67,6 +67,14 @@ def gaussian_mask(kernel_size: Union[int, Tuple[int, int]],
 
     Returns:
         Tensor: ``(kh, kw)`` for a scalar sigma, ``(B, kh, kw)`` for ``(B,)``.
+
+    The ``max(|sigma|, SIGMA_MIN)`` is this implementation's choice; the
+    paper does not say what a learned sigma at or below zero means. The
+    mask depends on sigma only through ``sigma**2``, so ``|sigma|`` gives
+    the same mask and keeps a gradient, where a clamp of sigma itself would
+    leave a sigma pushed below zero by SGD stuck with no gradient; the
+    floor keeps ``x**2 / sigma**2`` finite (a 1x1 delta mask) instead of
+    producing NaN at ``sigma = 0``.
     """
     kh, kw = to_2tuple_positive(kernel_size)
     device = sigma1.device if isinstance(sigma1, Tensor) else None

@@ -6,15 +6,24 @@ from torch import Tensor, nn
 
 
 class SigmaPredictor(nn.Module):
-    """``FC(ReLU(FC(concat(maxpool(x), avgpool(x)))))`` (eq. 7).
+    """``F(z) = W1 ReLU(W0 z) + B1`` with ``z = concat(maxpool(x),
+    avgpool(x))`` (eq. 7, Fig. 5): the first FC has no bias, as in eq. 7.
 
     Args:
         in_channels: ``C`` of the input feature map.
         num_outputs: Raw values predicted per image (1 or 2).
         reduction: ``r`` in ``floor(2C / r)`` hidden units (paper: 4/3).
 
-    The last FC starts at zero weight and bias, so every image first gets
-    raw outputs of 0 (D-GMConv maps these to ``sigma_init``, ratio 1).
+    Our choice (the paper does not say how the FCs start): the last FC
+    starts at zero weight and bias, so every image first gets raw outputs
+    of 0, which :class:`DGMConv` maps to ``sigma_init`` and ratio 1. The
+    layer then starts as an S-GMConv with ``sigma = sigma_init`` and learns
+    to depart from it, instead of starting from random per-image masks.
+
+    Checkpoints written before the first FC lost its bias (they hold
+    ``...fc1.bias``) raise a ``ValueError`` on loading: their predictor
+    computed ``ReLU(W0 z + b0)``, which no bias-free ``W0`` reproduces, so
+    dropping the bias silently would change every predicted sigma.
 
     Shapes: input ``(B, C, H, W)``, output ``(B, num_outputs)``.
     """
@@ -33,11 +42,22 @@ class SigmaPredictor(nn.Module):
                 f'reduction={reduction!r} leaves floor(2 * {in_channels} / '
                 f'reduction) = {hidden} hidden units; it must be <= '
                 f'{2 * in_channels}')
-        self.fc1 = nn.Linear(2 * in_channels, hidden)
+        self.fc1 = nn.Linear(2 * in_channels, hidden, bias=False)  # W0
         self.relu = nn.ReLU(inplace=True)
-        self.fc2 = nn.Linear(hidden, num_outputs)
+        self.fc2 = nn.Linear(hidden, num_outputs)  # W1, B1
         nn.init.zeros_(self.fc2.weight)
         nn.init.zeros_(self.fc2.bias)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if prefix + 'fc1.bias' in state_dict:
+            raise ValueError(
+                f'{prefix}fc1.bias is in the checkpoint: it was written by a '
+                f'sigma predictor whose first FC had a bias; eq. 7 (and this '
+                f'SigmaPredictor) has none, and the bias cannot be folded '
+                f'away exactly. Retrain or fine-tune the D-GMConv layer, or '
+                f'delete that key to load the rest and accept different '
+                f'sigmas.')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: Tensor) -> Tensor:
         z = torch.cat([x.amax(dim=(2, 3)), x.mean(dim=(2, 3))], dim=1)

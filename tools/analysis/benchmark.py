@@ -4,27 +4,35 @@
 
 For a ResNet-50 backbone and for Faster R-CNN R50-FPN, each variant
 (StdConv, S-GMConv everywhere, S-GMConv folded, GMConv, GMConv folded,
-DCN L2-L4, GMConv-DCN) is timed: the median of a training step (forward +
-backward) and of inference over repeated runs after warm-up. The variants
-are timed round-robin in one process (one step of each in turn), so that
-drift in the machine's speed hits them all alike. Peak memory of a
-training step is measured for each variant in a fresh process. Everything
-is printed as absolute figures and as ratios to StdConv from the same run. Also times one D-GMConv
-layer against a plain conv of the same shape (batch 16, 7x7, 3->64,
-224x224), for an image input and for an input that needs its gradient,
-and its grouped convolution against a per-image loop. Runs on
-the GPU when there is one (``--device``).
+DCN L2-L4, GMConv-DCN) is timed: a training step (forward + backward) and
+inference. Then one D-GMConv layer, at the stem shape of the paper's
+networks (batch 16, 3->64, 7x7, stride 2, 224x224, image input) and at a
+body shape (batch 8, 64->64, 3x3, 56x56, input with gradient), on each of
+its computation paths and on the one it chooses (``impl='auto'``), against
+``nn.Conv2d`` of the same shape, forward (inference) and forward +
+backward.
+
+Timing is ``torch.utils.benchmark``'s (``Timer.blocked_autorange``, which
+sets the threads and synchronises the GPU). What is compared is timed
+round-robin in one process, one block of each in turn, ``--rounds`` times,
+and the blocks are merged: drift in the machine's speed then hits all
+alike. Peak memory of a training step is measured for each variant in a
+fresh process. Everything is printed as ``Compare`` tables and as ratios
+to StdConv / the plain conv from the same run. Runs on the GPU when there
+is one (``--device``).
 """
 import argparse
 import json
 import multiprocessing as mp
 import platform
-import statistics
-import time
+from functools import partial
+from pathlib import Path
 
 import torch
-import torch.nn.functional as F
+from torch.utils import benchmark
 
+ROOT = Path(__file__).resolve().parents[2]
+DET_CONFIG = ROOT / 'configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py'
 ALL = (True, ) * 5
 DCN = dict(type='DCN', deform_groups=1, fallback_on_stride=False)
 VARIANTS = {
@@ -39,26 +47,41 @@ VARIANTS = {
     'GMConv-DCN': dict(gmconv_stages=(True, True, False, False, False),
                        dcn=DCN, stage_with_dcn=(False, True, True, True)),
 }
+#: The D-GMConv layer shapes timed: the stem of the paper's networks (the
+#: input is the image: no input gradient) and a ResNet layer1 conv.
+LAYER_SHAPES = {
+    'stem': dict(title='3->64, 7x7, stride 2, 224x224', batch=16,
+                 size=224, input_grad=False,
+                 conv=dict(in_channels=3, out_channels=64, kernel_size=7,
+                           stride=2, padding=3)),
+    'body': dict(title='64->64, 3x3, 56x56', batch=8, size=56,
+                 input_grad=True,
+                 conv=dict(in_channels=64, out_channels=64, kernel_size=3,
+                           padding=1)),
+}
 
 
-def timed_once(fn, device):
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
+def is_cuda(device):
+    return torch.device(device).type == 'cuda'
 
 
-def time_in_turn(fns, device, warmup, reps):
-    """Median seconds of each ``fns[name]()`` over ``reps`` runs after
-    ``warmup``, calling the functions in turn (round-robin)."""
-    times = {name: [] for name in fns}
-    for _ in range(warmup + reps):
-        for name, fn in fns.items():
-            times[name].append(timed_once(fn, device))
-    return {name: statistics.median(t[warmup:]) for name, t in times.items()}
+def time_in_turn(fns, label, sub_label, args, min_run_time):
+    """``{name: Measurement}`` of each ``fns[name]()``: one
+    ``blocked_autorange`` of each in turn (round-robin) per round, merged
+    over ``args.rounds`` rounds."""
+    timers = {
+        name: benchmark.Timer('fn()', globals=dict(fn=fn), label=label,
+                              sub_label=sub_label, description=name,
+                              num_threads=args.threads)
+        for name, fn in fns.items()
+    }
+    runs = {name: [] for name in fns}
+    for _ in range(args.rounds):
+        for name, timer in timers.items():
+            runs[name].append(timer.blocked_autorange(
+                min_run_time=min_run_time))
+    return {name: benchmark.Measurement.merge(m)[0]
+            for name, m in runs.items()}
 
 
 def _proc_status_mb(field):
@@ -71,17 +94,17 @@ def _proc_status_mb(field):
 
 def reset_peak_memory(device):
     """Start a new peak; return the memory in use now (MB)."""
-    if device == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-        return torch.cuda.memory_allocated() / 2**20
+    if is_cuda(device):
+        torch.cuda.reset_peak_memory_stats(device)
+        return torch.cuda.memory_allocated(device) / 2**20
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')  # resets VmHWM, the peak resident set (Linux >= 4.0)
     return _proc_status_mb('VmRSS')
 
 
 def peak_memory_mb(device):
-    if device == 'cuda':
-        return torch.cuda.max_memory_allocated() / 2**20
+    if is_cuda(device):
+        return torch.cuda.max_memory_allocated(device) / 2**20
     return _proc_status_mb('VmHWM')
 
 
@@ -96,7 +119,7 @@ def build(kind, variant):
                **VARIANTS[variant])
     if kind == 'backbone':
         return MODELS.build(cfg)
-    det = Config.fromfile('configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py')
+    det = Config.fromfile(DET_CONFIG)
     det.model.backbone = dict(cfg, init_cfg=None)
     return MODELS.build(det.model)
 
@@ -140,17 +163,19 @@ def make_steps(kind, variant, args):
 
 
 def time_round_robin(kind, args):
-    """Median train-step and inference seconds of every variant."""
-    torch.set_num_threads(args.threads)
+    """``Measurement`` of the train step and of inference of every
+    variant, ``{phase: {variant: Measurement}}``."""
     steps = {v: make_steps(kind, v, args) for v in VARIANTS}
-    result = {v: {} for v in VARIANTS}
-    for phase, index, mode in (('train_s', 1, True), ('infer_s', 2, False)):
+    result = {}
+    for phase, index, mode in (('train step', 1, True),
+                               ('inference', 2, False)):
         for model, *_ in steps.values():
             model.train(mode)
-        medians = time_in_turn({v: fns[index] for v, fns in steps.items()},
-                               args.device, args.warmup, args.reps)
-        for v in VARIANTS:
-            result[v][phase] = medians[v]
+        # min_run_time 0: one untimed call (the block-size estimate) and
+        # one timed call of each variant per round
+        result[phase] = time_in_turn(
+            {v: fns[index] for v, fns in steps.items()},
+            f'ResNet-50 {kind}', phase, args, min_run_time=0)
     return result
 
 
@@ -175,54 +200,80 @@ def memory_isolated(kind, variant, args):
     return result
 
 
+def layer_forward(layer, x):
+    with torch.no_grad():
+        layer(x)
+
+
+def layer_forward_backward(layer, x):
+    layer(x).sum().backward()
+
+
 def dgmconv_layer(args):
-    """One D-GMConv against nn.Conv2d, and grouped conv against a loop.
-
-    Two cases: an image input (the stem, where the paper puts D-GMConv: no
-    gradient for the input) and an input that needs its gradient (a
-    D-GMConv deeper in a network).
-    """
-    from mmgmconv import DGMConv, gaussian_mask
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    plain = torch.nn.Conv2d(3, 64, 7, 2, 3, bias=False).to(args.device)
-    dyn = DGMConv(3, 64, 7, 2, 3, bias=False).to(args.device)
+    """D-GMConv on each path and on the chosen one against nn.Conv2d:
+    ``{shape: {mode: {layer: Measurement}}}``."""
+    from mmgmconv import DGMConv
+    from mmgmconv.ops.dgm_conv import CONV_PATHS
     result = {}
-    for case, input_grad in (('image input', False),
-                             ('input with gradient', True)):
-        x = torch.randn(16, 3, 224, 224, device=args.device,
-                        requires_grad=input_grad)
-
-        def step(conv, x=x):
-            return lambda: conv(x).sum().backward()
-
-        def loop(x=x):
-            s1, s2 = dyn.predict_sigmas(x)
-            mask = gaussian_mask(7, s1, s2)
-            out = torch.cat([
-                F.conv2d(x[i:i + 1], dyn.weight * mask[i], None, 2, 3)
-                for i in range(x.shape[0])
-            ])
-            out.sum().backward()
-
-        result[case] = time_in_turn(
-            {'plain conv': step(plain), 'D-GMConv (grouped)': step(dyn),
-             'D-GMConv (per-image loop)': loop},
-            args.device, args.warmup, args.layer_reps)
+    for shape, spec in LAYER_SHAPES.items():
+        torch.manual_seed(0)
+        batch = args.layer_batch or spec['batch']
+        x = torch.randn(batch, spec['conv']['in_channels'],
+                        spec['size'], spec['size'], device=args.device,
+                        requires_grad=spec['input_grad'])
+        chosen = DGMConv(**spec['conv'], bias=False)
+        layers = {'plain conv': torch.nn.Conv2d(**spec['conv'], bias=False)}
+        layers.update({f'D-GMConv {impl}':
+                       DGMConv(**spec['conv'], bias=False, impl=impl)
+                       for impl in CONV_PATHS})
+        layers[f'D-GMConv chosen ({chosen.choose_path(x)})'] = chosen
+        result[shape] = {
+            mode: time_in_turn(
+                {name: partial(fn, layer.to(args.device), x)
+                 for name, layer in layers.items()},
+                f'One layer, {shape}: batch {batch}, {spec["title"]}', mode,
+                args,
+                min_run_time=args.layer_time)
+            for mode, fn in (('forward', layer_forward),
+                             ('forward + backward', layer_forward_backward))
+        }
     return result
 
 
-def table(rows, base):
+def network_table(rows, peak_mb):
+    base = {phase: m['StdConv'].median for phase, m in rows.items()}
     lines = ['| variant | train step (s) | x StdConv | inference (s) | '
              'x StdConv | peak train memory (MB) | x StdConv |',
              '|---|---|---|---|---|---|---|']
-    for name, r in rows.items():
+    for v in VARIANTS:
+        train, infer = (rows[p][v].median for p in ('train step', 'inference'))
         lines.append(
-            f"| {name} | {r['train_s']:.3f} | "
-            f"{r['train_s'] / base['train_s']:.3f} | {r['infer_s']:.3f} | "
-            f"{r['infer_s'] / base['infer_s']:.3f} | {r['peak_mb']:.0f} | "
-            f"{r['peak_mb'] / base['peak_mb']:.3f} |")
+            f"| {v} | {train:.3f} | {train / base['train step']:.3f} | "
+            f"{infer:.3f} | {infer / base['inference']:.3f} | "
+            f"{peak_mb[v]:.0f} | {peak_mb[v] / peak_mb['StdConv']:.3f} |")
     return '\n'.join(lines)
+
+
+def layer_table(result):
+    lines = ['| shape | layer | forward (ms) | x plain conv | '
+             'forward + backward (ms) | x plain conv |',
+             '|---|---|---|---|---|---|']
+    for shape, modes in result.items():
+        base = {mode: m['plain conv'].median for mode, m in modes.items()}
+        for name in modes['forward']:
+            cells = ''.join(
+                f' {m[name].median * 1e3:.1f} | '
+                f'{m[name].median / base[mode]:.3f} |'
+                for mode, m in modes.items())
+            lines.append(f'| {shape} | {name} |{cells}')
+    return '\n'.join(lines)
+
+
+def medians(tree):
+    """The nested dict of Measurements as median seconds (for JSON)."""
+    if isinstance(tree, benchmark.Measurement):
+        return tree.median
+    return {k: medians(v) for k, v in tree.items()}
 
 
 def main():
@@ -233,35 +284,43 @@ def main():
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--det-batch', type=int, default=2)
     parser.add_argument('--size', type=int, default=224)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--reps', type=int, default=5)
-    parser.add_argument('--layer-reps', type=int, default=20,
-                        help='timed runs of the single-layer benchmark')
+    parser.add_argument('--rounds', type=int, default=5,
+                        help='round-robin rounds (each variant and layer '
+                        'is timed once per round)')
+    parser.add_argument('--layer-time', type=float, default=0.2,
+                        help='seconds each layer is timed for per round')
+    parser.add_argument('--layer-batch', type=int,
+                        help='batch of the D-GMConv layer timings (default: '
+                        '16 for the stem, 8 for the body, as in the paper)')
+    parser.add_argument('--skip-networks', action='store_true',
+                        help='time the D-GMConv layer only')
     parser.add_argument('--skip-detector', action='store_true')
     parser.add_argument('--out', help='write the results as JSON here')
     args = parser.parse_args()
 
-    device = (torch.cuda.get_device_name() if args.device == 'cuda' else
+    device = (torch.cuda.get_device_name(args.device)
+              if is_cuda(args.device) else
               f'{platform.processor() or platform.machine()} CPU, '
               f'{args.threads} threads')
     print(f'device: {device}; torch {torch.__version__}\n')
     results = dict(device=device, args=vars(args))
-    kinds = ['backbone'] + ([] if args.skip_detector else ['faster-rcnn'])
+    kinds = [] if args.skip_networks else ['backbone'] + (
+        [] if args.skip_detector else ['faster-rcnn'])
     for kind in kinds:
         rows = time_round_robin(kind, args)
-        for v in VARIANTS:
-            rows[v]['peak_mb'] = memory_isolated(kind, v, args)
-        results[kind] = rows
+        peak_mb = {v: memory_isolated(kind, v, args) for v in VARIANTS}
+        benchmark.Compare(
+            [m for phase in rows.values() for m in phase.values()]).print()
+        results[kind] = dict(medians(rows), peak_train_mb=peak_mb)
         batch = args.batch if kind == 'backbone' else args.det_batch
         print(f'## ResNet-50 {kind}, batch {batch}, {args.size}x{args.size}'
-              f'\n\n{table(rows, rows["StdConv"])}\n')
-    results['dgmconv_layer'] = dgmconv_layer(args)
-    print('## One layer, forward + backward (batch 16, 7x7, 3->64, 224x224)'
-          '\n\n| input | layer | time (s) | x plain conv |\n|---|---|---|---|')
-    for case, layer in results['dgmconv_layer'].items():
-        for name, t in layer.items():
-            print(f"| {case} | {name} | {t:.4f} | "
-                  f"{t / layer['plain conv']:.3f} |")
+              f'\n\n{network_table(rows, peak_mb)}\n')
+    layer = dgmconv_layer(args)
+    benchmark.Compare([m for modes in layer.values()
+                       for mode in modes.values()
+                       for m in mode.values()]).print()
+    results['dgmconv_layer'] = medians(layer)
+    print(f'## One D-GMConv layer\n\n{layer_table(layer)}')
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=2)
