@@ -4,7 +4,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from torch import nn
 
-from .ops import DGMConv, SGMConv
+from .ops import SGMConv, named_gmconv_layers
 
 
 def build_model_from_config(config) -> nn.Module:
@@ -41,11 +41,10 @@ class FeatureForward(nn.Module):
 def gmconv_param_count(model: nn.Module) -> int:
     """Parameters that exist only because of GMConv (sigmas, predictors)."""
     total = 0
-    for m in model.modules():
-        if isinstance(m, SGMConv) and m.sigma is not None:
-            total += m.sigma.numel()
-        elif isinstance(m, DGMConv):
-            total += sum(p.numel() for p in m.sigma_predictor.parameters())
+    for _, m in named_gmconv_layers(model):
+        params = [m.sigma] if isinstance(m, SGMConv) else \
+            m.sigma_predictor.parameters()
+        total += sum(p.numel() for p in params)
     return total
 
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .analysis import FeatureForward
-from .ops import DGMConv, SGMConv, gaussian_mask
+from .ops import DGMConv, SGMConv, gaussian_mask, named_gmconv_layers
 
 
 def normalised_mean_image(model: nn.Module, size: int = 64) -> torch.Tensor:
@@ -35,7 +35,7 @@ def layer_masks(model: nn.Module, probe_size: int = 64) -> Dict[str, tuple]:
     its own input on that forward pass. 1x1 layers, which have no mask, are
     left out.
     """
-    dynamic = {m: name for name, m in model.named_modules()
+    dynamic = {m: name for name, m in named_gmconv_layers(model)
                if isinstance(m, DGMConv)}
     predicted = {}
     if dynamic:
@@ -55,11 +55,11 @@ def layer_masks(model: nn.Module, probe_size: int = 64) -> Dict[str, tuple]:
             raise ValueError(f'D-GMConv layers {unreached} are not on the '
                              'feature path, so their masks are unknown')
     out = {}
-    for name, m in model.named_modules():
-        if isinstance(m, SGMConv) and m.sigma is not None:
+    for name, m in named_gmconv_layers(model):
+        if isinstance(m, SGMConv):
             s = m.sigma.detach().abs().item()
             out[name] = (m.mask().detach().cpu().numpy(), s, s)
-        elif name in predicted:
+        else:
             s1, s2 = predicted[name]
             mask = gaussian_mask(m.kernel_size, s1[0], s2[0])
             out[name] = (mask.cpu().numpy(), s1.item(), s2.item())

@@ -315,3 +315,11 @@ def test_sgmconv_eval_reuses_its_mask_until_weight_or_sigma_change(
         conv(x)
         conv(x)
     assert len(masks_built) == 6
+
+
+def test_named_gmconv_layers_lists_layers_with_a_mask_in_order():
+    from mmgmconv.ops import named_gmconv_layers
+    model = nn.Sequential(SGMConv(3, 4, 3), nn.Conv2d(4, 4, 3),
+                          SGMConv(4, 4, 1), nn.Sequential(DGMConv(4, 4, 5)))
+    assert [(n, type(m)) for n, m in named_gmconv_layers(model)] == [
+        ('0', SGMConv), ('3.0', DGMConv)]

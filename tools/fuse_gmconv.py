@@ -13,7 +13,8 @@ import torch
 from mmengine.runner import load_checkpoint
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
-from mmgmconv import DGMConv, fuse_gmconv
+from mmgmconv import fuse_gmconv
+from mmgmconv.ops import named_gmconv_layers
 from mmgmconv.analysis import build_model_from_config
 
 
@@ -28,7 +29,7 @@ def main():
     ckpt = load_checkpoint(model, args.checkpoint, map_location='cpu',
                            strict=True)
     model = fuse_gmconv(model.eval())
-    kept = [n for n, m in model.named_modules() if isinstance(m, DGMConv)]
+    kept = [n for n, _ in named_gmconv_layers(model)]  # D-GMConv only now
     meta = dict(ckpt.get('meta', {}), gmconv_fused=True,
                 source_checkpoint=args.checkpoint)
     torch.save(dict(meta=meta, state_dict=model.state_dict()), args.out)

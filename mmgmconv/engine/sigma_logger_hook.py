@@ -4,7 +4,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from ..ops import DGMConv, SGMConv
+from ..ops import SGMConv, named_gmconv_layers
 
 
 def gmconv_sigmas(model):
@@ -16,10 +16,10 @@ def gmconv_sigmas(model):
     from the device at once (one host synchronisation).
     """
     tensors = {}
-    for name, m in model.named_modules():
-        if isinstance(m, SGMConv) and m.sigma is not None:
+    for name, m in named_gmconv_layers(model):
+        if isinstance(m, SGMConv):
             tensors[f'sigma/{name}'] = m.sigma.detach().abs()
-        elif isinstance(m, DGMConv) and m.last_sigmas is not None:
+        elif m.last_sigmas is not None:
             mean = m.last_sigmas.float().mean(dim=0)
             tensors[f'sigma1/{name}'] = mean[0]
             tensors[f'sigma2/{name}'] = mean[1]
