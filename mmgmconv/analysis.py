@@ -1,21 +1,8 @@
-"""Shared helpers for tools/analysis: build a config's model, count it."""
+"""Shared helpers for tools/analysis: a model's tensor path, its size."""
 from mmengine.analysis import get_model_complexity_info
-from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
 from torch import nn
 
 from .ops import SGMConv, named_gmconv_layers
-
-
-def build_model_from_config(config) -> nn.Module:
-    """Build ``config``'s model (a path or a ``Config``) in its own scope
-    (mmdet or mmpretrain), with a top-level ``data_preprocessor`` as the
-    Runner and mmpretrain's ``init_model`` use it."""
-    cfg = config if isinstance(config, Config) else Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    if cfg.get('data_preprocessor') is not None:
-        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    return MODELS.build(cfg.model)
 
 
 def is_detector(model: nn.Module) -> bool:

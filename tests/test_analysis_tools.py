@@ -6,12 +6,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 import torch
-from mmengine.config import Config
 
 from mmgmconv import SGMConv
-from mmgmconv.analysis import build_model_from_config
+from mmgmconv.apis import build_model_from_config
 from mmgmconv.datasets import make_shapes_coco
 from mmgmconv.ops.dgm_conv import CONV_PATHS
 

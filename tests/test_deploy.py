@@ -16,7 +16,7 @@ from onnx import helper
 
 import mmgmconv  # noqa: F401
 from mmgmconv import DGMConv, SGMConv
-from mmgmconv.analysis import build_model_from_config
+from mmgmconv.apis import build_model_from_config
 from mmgmconv.datasets import make_shapes_coco
 from mmgmconv.deploy import (build_ort_model, check_exportable,
                              check_standard_domains, export_onnx)

@@ -5,7 +5,6 @@ import io
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from mmgmconv import DGMConv, gaussian_mask
 from mmgmconv.ops.dgm_conv import CONV_PATHS

@@ -9,7 +9,7 @@ import torch
 from tensorboard.backend.event_processing import event_accumulator
 
 from mmgmconv import DGMConv, SGMConv
-from mmgmconv.analysis import build_model_from_config
+from mmgmconv.apis import build_model_from_config
 
 ROOT = Path(__file__).parents[1]
 DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'

@@ -14,7 +14,7 @@ import mmengine
 import pytest
 import torch
 
-from mmgmconv.analysis import build_model_from_config
+from mmgmconv.apis import build_model_from_config
 from mmgmconv.datasets import make_shapes_coco
 
 ROOT = Path(__file__).parents[1]

@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 
 from mmgmconv import DGMConv, gaussian_mask
-from mmgmconv.analysis import build_model_from_config
+from mmgmconv.apis import build_model_from_config
 from mmgmconv.visualization import (layer_masks, load_images,
                                     normalised_mean_image)
 

@@ -10,12 +10,11 @@ still needs that stem in the config that loads the fused weights.
 import argparse
 
 import torch
-from mmengine.runner import load_checkpoint
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv import fuse_gmconv
+from mmgmconv.apis import init_model
 from mmgmconv.ops import named_gmconv_layers
-from mmgmconv.analysis import build_model_from_config
 
 
 def main():
@@ -25,10 +24,8 @@ def main():
     parser.add_argument('out', help='where to write the fused checkpoint')
     args = parser.parse_args()
 
-    model = build_model_from_config(args.config)
-    ckpt = load_checkpoint(model, args.checkpoint, map_location='cpu',
-                           strict=True)
-    model = fuse_gmconv(model.eval())
+    model, ckpt = init_model(args.config, args.checkpoint)
+    model = fuse_gmconv(model)
     kept = [n for n, _ in named_gmconv_layers(model)]  # D-GMConv only now
     meta = dict(ckpt.get('meta', {}), gmconv_fused=True,
                 source_checkpoint=args.checkpoint)

@@ -21,6 +21,7 @@ from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
+from mmgmconv.apis import checkpoint_mismatch, init_model
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -62,11 +63,6 @@ def image_files(inputs):
     return [str(f) for f in files]
 
 
-def mismatch_error(args, err):
-    return RuntimeError(f'checkpoint {args.weights} does not match the model '
-                        f'of {args.config}:\n{err}')
-
-
 def detect(args, files):
     from mmdet.apis import DetInferencer
 
@@ -82,7 +78,8 @@ def detect(args, files):
             try:
                 _load_checkpoint_to_model(model, checkpoint, strict=True)
             except RuntimeError as err:
-                raise mismatch_error(args, err) from None
+                raise checkpoint_mismatch(args.weights, args.config,
+                                          err) from None
             super()._load_weights_to_model(model, checkpoint, cfg)
 
     thr = 0.3 if args.score_thr is None else args.score_thr
@@ -103,18 +100,12 @@ def detect(args, files):
 
 
 def classify(args, files):
-    from mmengine.runner import load_checkpoint
-    from mmpretrain.apis import ImageClassificationInferencer, get_model
+    from mmpretrain.apis import ImageClassificationInferencer
 
     if args.score_thr is not None:
         raise ValueError('--score-thr applies to detection configs only; '
                          f'{args.config} is a classification config')
-    model = get_model(args.config, pretrained=False)
-    try:
-        ckpt = load_checkpoint(model, args.weights, map_location='cpu',
-                               strict=True)
-    except RuntimeError as err:
-        raise mismatch_error(args, err) from None
+    model, ckpt = init_model(args.config, args.weights)
     model._dataset_meta = ckpt.get('meta', {}).get('dataset_meta',
                                                    model._dataset_meta)
     inferencer = ImageClassificationInferencer(model, pretrained=False,

@@ -21,6 +21,7 @@ from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
+from mmgmconv.apis import checkpoint_mismatch
 from mmgmconv.runner_setup import (add_common_args, apply_common_args,
                                    build_test_runner, close_distributed,
                                    metrics_table, parse_tool_args)
@@ -150,8 +151,7 @@ def main():
     try:
         runner.load_checkpoint(args.checkpoint, strict=True)
     except RuntimeError as err:
-        raise RuntimeError(f'checkpoint {args.checkpoint} does not match the '
-                           f'model of {args.config}:\n{err}') from None
+        raise checkpoint_mismatch(args.checkpoint, args.config, err) from None
     if args.out:
         if scope == 'mmdet':
             from mmdet.evaluation import DumpDetResults as dump_type

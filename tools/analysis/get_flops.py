@@ -13,7 +13,8 @@ import json
 
 import mmgmconv  # noqa: F401
 from mmgmconv import fuse_gmconv
-from mmgmconv.analysis import (build_model_from_config, complexity,
+from mmgmconv.apis import build_model_from_config
+from mmgmconv.analysis import (complexity,
                                is_detector)
 
 

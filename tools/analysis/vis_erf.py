@@ -17,11 +17,10 @@ import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import mmgmconv  # noqa: F401,E402
-from mmgmconv.analysis import build_model_from_config  # noqa: E402
+from mmgmconv.apis import init_model  # noqa: E402
 from mmgmconv.visualization import (effective_receptive_field,  # noqa: E402
                                     load_images)
 
@@ -57,8 +56,7 @@ def main():
                              squeeze=False, layout='constrained')
     for ax, cfg, ckpt, label in zip(axes[0], configs, args.checkpoints,
                                     labels):
-        model = build_model_from_config(cfg)
-        load_checkpoint(model, ckpt, map_location='cpu', strict=True)
+        model, _ = init_model(cfg, ckpt)
         images = load_images(paths, model, args.size)
         erf = effective_receptive_field(
             model, images, args.stage,

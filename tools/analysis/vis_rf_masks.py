@@ -15,10 +15,9 @@ import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
 
 import mmgmconv  # noqa: F401,E402
-from mmgmconv.analysis import build_model_from_config  # noqa: E402
+from mmgmconv.apis import init_model  # noqa: E402
 from mmgmconv.visualization import layer_masks, stage_mean_masks  # noqa
 
 
@@ -56,9 +55,7 @@ def main():
     parser.add_argument('checkpoint')
     parser.add_argument('--out-dir', default='work_dirs/rf_masks')
     args = parser.parse_args()
-    model = build_model_from_config(args.config)
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
-    model.eval()
+    model, _ = init_model(args.config, args.checkpoint)
     masks = layer_masks(model)
     if not masks:
         raise ValueError(f'{args.config} has no GMConv layer with a mask')

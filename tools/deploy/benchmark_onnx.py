@@ -29,7 +29,7 @@ from torch.utils.benchmark import Timer
 
 import mmgmconv  # noqa: F401  (registers GMConv)
 from mmgmconv import DGMConv
-from mmgmconv.analysis import build_model_from_config
+from mmgmconv.apis import build_model_from_config
 from mmgmconv.deploy import OrtGraph, export_onnx
 from mmgmconv.deploy.onnx_export import export_graph
 

@@ -17,10 +17,9 @@ difference to the PyTorch model (before folding).
 import argparse
 import sys
 
-from mmengine.runner import load_checkpoint
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
-from mmgmconv.analysis import build_model_from_config
+from mmgmconv.apis import init_model
 from mmgmconv.deploy import export_onnx
 from mmgmconv.deploy.onnx_verify import max_abs_diff
 
@@ -54,14 +53,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    model = build_model_from_config(args.config)
-    try:
-        load_checkpoint(model, args.checkpoint, map_location='cpu',
-                        strict=True)
-    except RuntimeError as err:
-        raise RuntimeError(f'checkpoint {args.checkpoint} does not match the '
-                           f'model of {args.config}:\n{err}') from None
-    model.eval()
+    model, _ = init_model(args.config, args.checkpoint)
     paths = export_onnx(model, args.out, shape=tuple(args.shape),
                         batch=args.batch, opset=args.opset)
     print('written: ' + ', '.join(paths))
