@@ -65,7 +65,7 @@ def test_detection_demo_prints_and_draws_the_boxes(images, det_checkpoint,
 
 
 def test_classification_demo_prints_and_draws_the_class(tmp_path):
-    from mmgmconv.datasets import SklearnDigits
+    from mmgmconv.datasets.digits import SklearnDigits
     digits = SklearnDigits(split='test', pipeline=[])
     for i in range(2):
         cv2.imwrite(str(tmp_path / f'digit{i}.png'), digits[i]['img'])

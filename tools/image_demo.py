@@ -15,13 +15,14 @@ mismatched keys.
 import argparse
 import os
 import os.path as osp
+import sys
 from pathlib import Path
 
 from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
-from mmgmconv.apis import checkpoint_mismatch, init_model
+from mmgmconv.apis import checkpoint_mismatch
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -100,12 +101,23 @@ def detect(args, files):
 
 
 def classify(args, files):
-    from mmpretrain.apis import ImageClassificationInferencer
+    from mmengine.runner import load_checkpoint
+    from mmpretrain.apis import ImageClassificationInferencer, get_model
+    from mmpretrain.utils import progress
+
+    # rich's bar ends without a newline when stdout is not a terminal,
+    # which would glue it to the first printed prediction
+    progress.disable_progress_bar = not sys.stdout.isatty()
 
     if args.score_thr is not None:
         raise ValueError('--score-thr applies to detection configs only; '
                          f'{args.config} is a classification config')
-    model, ckpt = init_model(args.config, args.weights)
+    model = get_model(args.config, pretrained=False)  # sets dataset_meta
+    try:
+        ckpt = load_checkpoint(model, args.weights, map_location='cpu',
+                               strict=True)
+    except RuntimeError as err:
+        raise checkpoint_mismatch(args.weights, args.config, err) from None
     model._dataset_meta = ckpt.get('meta', {}).get('dataset_meta',
                                                    model._dataset_meta)
     inferencer = ImageClassificationInferencer(model, pretrained=False,
