@@ -154,11 +154,19 @@ DIGESTS = {
 }
 
 
+#: Arguments that choose how a layer computes, not what it computes
+#: (``DGMConv.impl``: equal paths picked by device and shape): configs leave
+#: them to ``'auto'``.
+HOW_NOT_WHAT = {'impl'}
+
+
 def conv_arguments(conv_type: type) -> list:
-    """The keyword-only arguments a GMConv type adds to ``nn.Conv2d``."""
+    """The keyword-only arguments a GMConv type adds to ``nn.Conv2d`` that
+    change the model it builds."""
     return [
         p.name for p in inspect.signature(conv_type).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY
+        and p.name not in HOW_NOT_WHAT
     ]
 
 

@@ -68,8 +68,8 @@ def randomise_sigmas(model):
             m.sigma.data.copy_(
                 torch.empty(()).uniform_(0.4, 3.0, generator=gen))
         if isinstance(m, DGMConv):  # live hidden units, non-zero output
-            predictor = m.sigma_predictor
-            nn.init.uniform_(predictor.fc1.bias, 0.5, 1.0, generator=gen)
+            predictor = m.sigma_predictor  # (fc1 has no bias, eq. 7)
+            nn.init.uniform_(predictor.fc1.weight, 0.0, 0.5, generator=gen)
             nn.init.normal_(predictor.fc2.weight, std=0.3, generator=gen)
 
 
