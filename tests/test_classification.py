@@ -16,7 +16,7 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from mmgmconv import DGMConv, SGMConv, fuse_gmconv
-from mmgmconv.runner_setup import check_dataset_paths
+from mmgmconv.utils import check_dataset_paths
 from mmgmconv.models.layers import ZeroPadShortcut
 from model_structure import check_config_states_conv_types, check_same_model
 

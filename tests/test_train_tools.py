@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmgmconv.datasets import make_shapes_coco
-from mmgmconv.runner_setup import check_dataset_paths, close_distributed
+from mmgmconv.utils import check_dataset_paths, close_distributed
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'

@@ -22,9 +22,9 @@ from mmengine.evaluator import DumpResults
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.apis import checkpoint_mismatch
-from mmgmconv.runner_setup import (add_common_args, apply_common_args,
-                                   build_test_runner, close_distributed,
-                                   metrics_table, parse_tool_args)
+from mmgmconv.utils import (add_common_args, apply_common_args,
+                             build_test_runner, close_distributed,
+                             metrics_table, parse_tool_args)
 
 #: What ``--tta`` uses when a config defines no ``tta_model``: mmdet's
 #: (boxes of the flipped and unflipped image merged by NMS) and

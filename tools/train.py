@@ -12,9 +12,9 @@ from mmengine.runner import Runner
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.engine.resume import (check_resume_checkpoint,
                                     find_resume_checkpoint)
-from mmgmconv.runner_setup import (add_common_args, apply_common_args,
-                                   check_dataset_paths, close_distributed,
-                                   parse_tool_args)
+from mmgmconv.utils import (add_common_args, apply_common_args,
+                             check_dataset_paths, close_distributed,
+                             parse_tool_args)
 
 
 def parse_args():

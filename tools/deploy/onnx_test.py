@@ -17,9 +17,9 @@ from mmengine.config import Config
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.deploy import build_ort_model
-from mmgmconv.runner_setup import (add_common_args, apply_common_args,
-                                   build_test_runner, metrics_table,
-                                   parse_tool_args)
+from mmgmconv.utils import (add_common_args, apply_common_args,
+                             build_test_runner, metrics_table,
+                             parse_tool_args)
 
 
 def parse_args():

@@ -1,0 +1,71 @@
+"""Check a config's data paths before a run, with a hint to get the data."""
+import os
+import os.path as osp
+
+from mmengine.config import Config
+
+#: How to get the data a missing path belongs to, by a word in the path.
+DATA_HINTS = {
+    'shapes_coco': 'generate it with `python tools/dataset/make_shapes_coco.py`'
+    ' (or `make demo`)',
+    'coco': 'download COCO 2017 (train2017/, val2017/, annotations/) from '
+    'cocodataset.org into data/coco, as in mmdet\'s dataset_prepare guide',
+    'cifar': 'download the python version of CIFAR-10/100 from '
+    'www.cs.toronto.edu/~kriz/cifar.html and extract it into that folder',
+    'imagenet': 'get ILSVRC2012 from image-net.org and lay it out as in '
+    'mmpretrain\'s ImageNet guide (train/, val/, meta/)',
+}
+
+
+def _missing_hint(path):
+    low = path.lower()
+    for word, hint in DATA_HINTS.items():
+        if word in low:
+            return hint
+    return 'point the config at existing data with --cfg-options'
+
+
+def _datasets(cfg):
+    """Yield the leaf dataset configs of a (possibly wrapped) dataset cfg."""
+    if cfg is None:
+        return
+    if 'datasets' in cfg:
+        for sub in cfg['datasets']:
+            yield from _datasets(sub)
+    elif 'dataset' in cfg:
+        yield from _datasets(cfg['dataset'])
+    else:
+        yield cfg
+
+
+def _dataset_paths(ds):
+    root = ds.get('data_root') or ''
+    if root:
+        yield 'data_root', root
+    if ds.get('ann_file'):
+        yield 'ann_file', osp.join(root, ds['ann_file'])
+    prefix = ds.get('data_prefix')
+    prefixes = prefix.values() if isinstance(prefix, dict) else [prefix]
+    for p in prefixes:
+        if isinstance(p, str) and p:
+            yield 'data_prefix', osp.join(root, p)
+
+
+def check_dataset_paths(cfg: Config, splits=('train', 'val', 'test')):
+    """Raise ``FileNotFoundError`` naming the first missing data path."""
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        evaluator = cfg.get(f'{split}_evaluator')
+        checks = []
+        if loader:
+            for ds in _datasets(loader.get('dataset')):
+                checks += [(f'{split}_dataloader.dataset.{k}', p)
+                           for k, p in _dataset_paths(ds)]
+        for ev in (evaluator if isinstance(evaluator, list) else [evaluator]):
+            if isinstance(ev, dict) and ev.get('ann_file'):
+                checks.append((f'{split}_evaluator.ann_file', ev['ann_file']))
+        for key, path in checks:
+            if '://' not in path and not osp.exists(path):
+                raise FileNotFoundError(
+                    f'{key}: {path!r} does not exist (working directory '
+                    f'{os.getcwd()}). To get the data, {_missing_hint(path)}.')
