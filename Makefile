@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmgmconv-installed
 
-.PHONY: install test test-compat demo
+.PHONY: install test test-quick test-compat demo
 
 install: $(STAMP)
 
@@ -12,6 +12,11 @@ $(STAMP): setup.py tools/setup_env.sh requirements/pinned.txt
 
 test: $(STAMP)
 	$(PY) -m pytest -q -rf tests
+
+# The edit-test loop: everything but the tests marked slow (subprocess runs,
+# training, whole detectors); CI runs the full suite.
+test-quick: $(STAMP)
+	$(PY) -m pytest -q -rf -m 'not slow' tests
 
 # The lower end: torch 2.1.2 / numpy < 2 in a second venv, the core tests;
 # the cross-stack checkpoint test loads each stack's checkpoints in the other.

@@ -6,12 +6,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from mmgmconv import SGMConv
 from mmgmconv.apis import build_model_from_config
 from mmgmconv.datasets import make_shapes_coco
 from mmgmconv.ops.dgm_conv import CONV_PATHS
+
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'

@@ -21,6 +21,9 @@ from mmgmconv.engine.checkpoint_hook import (AtomicCheckpointHook,
 from mmgmconv.engine.resume import (check_resume_checkpoint,
                                     find_resume_checkpoint)
 
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[1]
 DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 CRASH_EXIT_CODE = 77

@@ -20,6 +20,9 @@ from mmgmconv.utils import check_dataset_paths
 from mmgmconv.models.layers import ZeroPadShortcut
 from model_structure import check_config_states_conv_types, check_same_model
 
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[1]
 CLS = ROOT / 'configs/classification'
 CONFIGS = sorted(CLS.glob('*/*.py'))

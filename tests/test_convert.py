@@ -379,6 +379,7 @@ def test_models_without_convs_or_modules_are_refused():
         convert_to_gmconv('resnet18')
 
 
+@pytest.mark.slow
 def test_plain_pytorch_example_trains_and_folds(capsys):
     path = Path(__file__).parents[1] / 'examples/train_digits_plain_pytorch.py'
     spec = importlib.util.spec_from_file_location('plain_example', path)

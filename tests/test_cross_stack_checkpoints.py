@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 OTHER = os.environ.get('MMGMCONV_OTHER_STACK_PYTHON')
 

@@ -22,6 +22,9 @@ from mmgmconv.deploy import (build_ort_model, check_exportable,
                              check_standard_domains, export_onnx)
 from mmgmconv.deploy.onnx_verify import max_abs_diff
 
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[1]
 DEMO_DET = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
 DEMO_CLS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'

@@ -4,6 +4,7 @@ switch on, and tools/test.py gives the same detections and AP as the GMConv
 network; the unfused checkpoint loads into it too (folded on load)."""
 import json
 
+import pytest
 import torch
 from mmdet.registry import MODELS
 from mmengine.config import Config
@@ -12,6 +13,9 @@ from mmengine.registry import init_default_scope
 import mmgmconv  # noqa: F401
 from mmgmconv.datasets import make_shapes_coco
 from test_train_tools import DEMO, TINY_CFG, run_tool
+
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
 
 
 def run_test_tool(cfg, ckpt, out, *cfg_options):

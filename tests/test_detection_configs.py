@@ -13,6 +13,9 @@ from mmgmconv import DGMConv, GMResNet, SGMConv
 from model_structure import (DIGESTS, check_config_states_conv_types,
                              check_same_model)
 
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[1]
 CONFIGS = sorted((ROOT / 'configs/gmconv').glob('*.py'))
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'

@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from mmdet.registry import MODELS
 from mmengine.config import Config
@@ -10,6 +11,9 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
 import mmgmconv  # noqa: F401
+
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'

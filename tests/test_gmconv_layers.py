@@ -143,6 +143,7 @@ def test_dgmconv_sigma_bounds():
     torch.testing.assert_close(s1, torch.full((2, ), 0.2))
 
 
+@pytest.mark.slow
 def test_gradcheck_float64():
     torch.manual_seed(0)
     sconv = SGMConv(2, 2, 3, padding=1, sigma_init=1.5).double()

@@ -14,6 +14,9 @@ from mmgmconv.datasets import make_shapes_coco
 from test_test_tool import (DEMO, DIGITS, confident_square_detector,
                             save_checkpoint)
 
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[1]
 SHAPES_META = dict(dataset_meta=dict(classes=('square', 'disc', 'triangle')))
 

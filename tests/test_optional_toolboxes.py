@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Hides the named top-level packages: importing them (or anything inside)

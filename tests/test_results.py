@@ -148,6 +148,7 @@ def test_results_table_imports_without_torch_or_toolboxes():
     assert proc.stdout.strip() == '76.4'
 
 
+@pytest.mark.slow
 def test_train_seeds_runs_each_seed_then_collects(tmp_path):
     """The seeds -> test -> collect path on a 1-epoch digits ResNet-20."""
     config = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'

@@ -11,6 +11,9 @@ from tensorboard.backend.event_processing import event_accumulator
 from mmgmconv import DGMConv, SGMConv
 from mmgmconv.apis import build_model_from_config
 
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[1]
 DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 

@@ -17,6 +17,9 @@ import torch
 from mmgmconv.apis import build_model_from_config
 from mmgmconv.datasets import make_shapes_coco
 
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
 DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'

@@ -15,6 +15,9 @@ from mmengine.runner import Runner
 from mmgmconv.datasets import make_shapes_coco
 from mmgmconv.utils import check_dataset_paths, close_distributed
 
+#: subprocess runs, training or whole detectors: not in `make test-quick`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
 
