@@ -109,7 +109,9 @@ def test_benchmark_runs_and_reports_ratios(tmp_path):
                         for p in ('train step', 'inference'))
         assert f'| {v} | {backbone["train step"][v]:.3f} | {train:.3f} | ' \
             f'{backbone["inference"][v]:.3f} | {infer:.3f} |' in log
-    assert '| StdConv | ' in log and log.count('| 1.000 |') >= 3
+    std = {p: backbone[p]['StdConv'] for p in ('train step', 'inference')}
+    assert (f'| StdConv | {std["train step"]:.3f} | 1.000 | '
+            f'{std["inference"]:.3f} | 1.000 |') in log
     layer = res['dgmconv_layer']
     assert list(layer) == ['stem', 'body']
     for shape, modes in layer.items():

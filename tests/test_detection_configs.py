@@ -33,12 +33,11 @@ EXPECTED = {
 }
 
 
-def test_all_table_v_configs_exist():
-    names = {p.name for p in CONFIGS}
-    assert len(CONFIGS) == 14
-    for det in ('faster', 'cascade'):
-        for variant in EXPECTED:
-            assert f'{det}-rcnn_{variant}_fpn_1x_coco.py' in names
+def test_configs_are_the_table_v_rows():
+    # each row of Table V (both detectors) has its config, and no other
+    assert {p.name for p in CONFIGS} == {
+        f'{det}-rcnn_{variant}_fpn_1x_coco.py'
+        for det in ('faster', 'cascade') for variant in EXPECTED}
 
 
 def parts_with(model, cls):

@@ -12,13 +12,10 @@ FIG6 = sorted(CIFAR.glob('*-sgmconv-sigma*_1xb128_cifar*.py'))
 
 
 def test_every_model_and_dataset_has_sigma_1_and_10():
-    names = {p.name for p in FIG6}
-    assert len(names) == 12
-    for model in ('resnet20', 'resnet56', 'resnet18'):
-        for sigma in (1, 10):
-            for data in ('cifar10', 'cifar100'):
-                assert (f'{model}-sgmconv-sigma{sigma}_1xb128_{data}.py'
-                        in names)
+    assert {p.name for p in FIG6} == {
+        f'{model}-sgmconv-sigma{sigma}_1xb128_{data}.py'
+        for model in ('resnet20', 'resnet56', 'resnet18')
+        for sigma in (1, 10) for data in ('cifar10', 'cifar100')}
 
 
 @pytest.mark.parametrize('path', FIG6, ids=lambda p: p.stem)
