@@ -1,4 +1,46 @@
+import os
+import os.path as osp
+import shutil
+import sys
+
 from setuptools import find_packages, setup
+
+
+def add_mim_extension():
+    """Put model-index.yml, configs/ and tools/ into ``mmgmconv/.mim``.
+
+    This is how mmdet and mmpretrain ship their model zoo to openmim: ``mim
+    search mmgmconv`` reads ``<package>/.mim/model-index.yml`` (whose
+    metafiles name the configs), and ``mim train``/``mim test``/``mim run``
+    find their scripts under ``.mim/tools``. Copies go into wheels and sdists;
+    a legacy ``setup.py develop`` gets symlinks. A PEP 660 editable install
+    (``pip install -e .``) needs neither, and openmim 0.3.9 does not see the
+    package there anyway (it looks for it next to the dist-info, in
+    site-packages); see the README.
+    """
+    if 'develop' in sys.argv:
+        mode = 'symlink'
+    elif 'sdist' in sys.argv or 'bdist_wheel' in sys.argv:
+        mode = 'copy'
+    else:
+        return
+    repo_path = osp.dirname(osp.abspath(__file__))
+    mim_path = osp.join(repo_path, 'mmgmconv', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for name in ('configs', 'tools', 'model-index.yml'):
+        src_path = osp.join(repo_path, name)
+        tar_path = osp.join(mim_path, name)
+        if osp.isfile(tar_path) or osp.islink(tar_path):
+            os.remove(tar_path)
+        elif osp.isdir(tar_path):
+            shutil.rmtree(tar_path)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src_path, mim_path), tar_path)
+        elif osp.isfile(src_path):
+            shutil.copyfile(src_path, tar_path)
+        else:
+            shutil.copytree(src_path, tar_path)
+
 
 # What the code needs, as ranges, so that mmgmconv installs into an existing
 # OpenMMLab environment. The exact tested stacks are in requirements/
@@ -18,6 +60,7 @@ EXTRAS = {
 }
 EXTRAS['all'] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
+add_mim_extension()
 setup(
     name='mmgmconv',
     version='0.1.0',
@@ -27,6 +70,8 @@ setup(
     # no syntax or API newer than 3.8; tested on 3.11
     python_requires='>=3.8',
     packages=find_packages(include=['mmgmconv', 'mmgmconv.*']),
+    # mmgmconv/.mim (add_mim_extension), listed in MANIFEST.in
+    include_package_data=True,
     install_requires=[
         'torch>=2.1',
         'mmengine>=0.10,<1.0',

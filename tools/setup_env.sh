@@ -73,4 +73,13 @@ if ! "$PY" -c 'import mmcv, mmcv.ops; assert mmcv.__version__ == "2.1.0"' 2>/dev
 fi
 
 pip install -c "$CONSTRAINTS" --no-build-isolation -e ".[$EXTRAS]"
+if [ "$STACK" = pinned ]; then
+  # openmim, for 'mim search mmgmconv' and tests/test_mim_packaging.py,
+  # without its dependency chain: openmim 0.3.9 -> opendatalab -> openxlab
+  # pins setuptools~=60.2 and requests==2.28.2, which would downgrade this
+  # stack. mim's code never imports opendatalab (only 'mim download' of
+  # datasets runs it); the packages it does import are listed here.
+  pip install -c "$CONSTRAINTS" --no-deps openmim colorama pandas tabulate \
+    requests urllib3 charset-normalizer certifi
+fi
 "$PY" -c 'import torch, mmcv.ops, mmdet, mmpretrain, mmgmconv; print("mmgmconv environment ready: torch", torch.__version__, "mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmpretrain", mmpretrain.__version__)'

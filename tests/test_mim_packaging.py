@@ -1,0 +1,100 @@
+"""The model zoo reaches openmim: ``mim search`` / ``mim train`` on a wheel.
+
+setup.py copies model-index.yml, configs/ and tools/ into ``mmgmconv/.mim``
+of a wheel (mmdet's ``add_mim_extension``). These tests build a wheel from a
+copy of the tree, install it with ``pip --target`` and run the real ``mim``
+against it, the first on ``PYTHONPATH`` so that mim finds the wheel and not
+the editable install of the test environment (openmim looks for a package
+next to its dist-info, which an editable install does not have).
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[1]
+#: what the wheel build does not need from a checkout
+NOT_BUILT = ('.git', '.venv*', '.cache', 'work_dirs', 'data', 'build',
+             '*.egg-info', '.mim', '__pycache__', '.pytest_cache')
+
+pytest.importorskip('mim', reason='openmim is installed by tools/setup_env.sh '
+                    '(STACK=pinned)')
+
+
+@pytest.fixture(scope='module')
+def installed_wheel(tmp_path_factory):
+    """``site``: a folder holding mmgmconv installed from a fresh wheel."""
+    tmp = tmp_path_factory.mktemp('wheel')
+    source = tmp / 'source'
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_BUILT))
+    pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check', '-q']
+    subprocess.run(pip + ['wheel', '--no-deps', '--no-build-isolation',
+                          '-w', str(tmp / 'dist'), str(source)], check=True)
+    wheel, = (tmp / 'dist').glob('mmgmconv-*.whl')
+    site = tmp / 'site'
+    subprocess.run(pip + ['install', '--no-deps', '--target', str(site),
+                          str(wheel)], check=True)
+    return site
+
+
+def mim(site, *args, cwd):
+    env = dict(os.environ, PYTHONPATH=str(site))
+    run = subprocess.run([sys.executable, '-m', 'mim', *args], cwd=cwd,
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    return run
+
+
+def metafile_models():
+    index = yaml.safe_load((ROOT / 'model-index.yml').read_text())
+    for metafile in index['Import']:
+        yield from yaml.safe_load((ROOT / metafile).read_text())['Models']
+
+
+def test_wheel_ships_the_model_index_and_what_it_names(installed_wheel):
+    mim_dir = installed_wheel / 'mmgmconv' / '.mim'
+    index = yaml.safe_load((mim_dir / 'model-index.yml').read_text())
+    for metafile in index['Import']:
+        assert (mim_dir / metafile).is_file(), metafile
+    for model in metafile_models():
+        assert (mim_dir / model['Config']).is_file(), model['Config']
+    for tool in ('train.py', 'test.py'):
+        assert (mim_dir / 'tools' / tool).is_file(), tool
+
+
+def test_mim_search_lists_every_metafile_model(installed_wheel, tmp_path):
+    out = mim(installed_wheel, 'search', 'mmgmconv', '--valid-config',
+              cwd=tmp_path).stdout
+    listed = yaml.safe_load(out.split('valid config ids:', 1)[1])
+    assert sorted(listed) == sorted(m['Name'] for m in metafile_models())
+
+
+def test_mim_search_reports_the_papers_number(installed_wheel, tmp_path):
+    """Table V "Stem L1", Faster R-CNN: the metafile's box AP."""
+    name = 'faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco'
+    model, = (m for m in metafile_models() if m['Name'] == name)
+    paper_ap = model['Results'][0]['Metrics']['box AP']
+    out = mim(installed_wheel, 'search', 'mmgmconv', '--config', name,
+              '--field', 'coco/box_ap', cwd=tmp_path).stdout
+    assert f'config id: {name}' in out
+    ap_line, = (line for line in out.splitlines()
+                if line.startswith('coco/box_ap'))
+    assert float(ap_line.split()[1]) == paper_ap
+
+
+@pytest.mark.slow
+def test_mim_train_finds_the_packaged_config_and_tool(installed_wheel,
+                                                      tmp_path):
+    work_dir = tmp_path / 'work_dir'
+    out = mim(installed_wheel, 'train', 'mmgmconv',
+              'resnet20-gmconv_1xb64_digits.py', '--work-dir', str(work_dir),
+              '--cfg-options', 'train_cfg.max_epochs=1',
+              'train_dataloader.dataset.indices=64',
+              'val_dataloader.dataset.indices=64', cwd=tmp_path).stdout
+    packaged = installed_wheel / 'mmgmconv/.mim/configs/demo'
+    assert f'will use {packaged / "resnet20-gmconv_1xb64_digits.py"}' in out
+    assert (work_dir / 'epoch_1.pth').is_file()
