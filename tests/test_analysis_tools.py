@@ -96,8 +96,7 @@ def test_benchmark_runs_and_reports_ratios(tmp_path):
     out = tmp_path / 'b.json'
     log = run('tools/analysis/benchmark.py', '--batch', 1, '--size', 128,
               '--rounds', 1, '--layer-time', 0, '--layer-batch', 1,
-              '--skip-detector',
-              '--out', out)
+              '--parts', 'backbone', 'layer', '--out', out)
     res = json.loads(out.read_text())
     variants = ['StdConv', 'S-GMConv', 'S-GMConv folded', 'GMConv',
                 'GMConv folded', 'DCN L2-L4', 'GMConv-DCN']
@@ -125,6 +124,35 @@ def test_benchmark_runs_and_reports_ratios(tmp_path):
                             f'{m[name] / m["plain conv"]:.3f} |'
                             for m in modes.values())
             assert f'| {shape} | {name} |{cells}' in log
+
+
+def test_benchmark_onnxruntime_part(tmp_path):
+    out = tmp_path / 'b.json'
+    log = run('tools/analysis/benchmark.py', '--parts', 'onnxruntime',
+              '--batch', 1, '--size', 64, '--layer-batch', 1, '--rounds', 1,
+              '--out', out)
+    times = json.loads(out.read_text())['onnxruntime']
+    # name: (input shape, the plain graph it is compared with; ResNet-50 and
+    # the plain stem are their own denominators, so their rows read 1.000)
+    graphs = {
+        'ResNet-50': ((1, 3, 64, 64), 'ResNet-50'),
+        'S-GMConv ResNet-50, folded': ((1, 3, 64, 64), 'ResNet-50'),
+        'GMConv ResNet-50, folded body': ((1, 3, 64, 64), 'ResNet-50'),
+        'plain stem conv': ((1, 3, 224, 224), 'plain stem conv'),
+        'D-GMConv stem': ((1, 3, 224, 224), 'plain stem conv'),
+    }
+    assert list(times) == list(graphs)
+    for name, (shape, base) in graphs.items():
+        assert (f'| {name} | {shape} | {times[name] * 1e3:.1f} | '
+                f'{times[name] / times[base]:.3f} |') in log
+
+
+def test_benchmark_rejects_bad_sizes():
+    proc = subprocess.run([sys.executable, 'tools/analysis/benchmark.py',
+                           '--batch', '0'], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode == 2
+    assert '--batch must be positive, got 0' in proc.stderr
 
 
 def test_build_model_from_config_uses_top_level_data_preprocessor():

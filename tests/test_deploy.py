@@ -17,29 +17,19 @@ from onnx import helper
 import mmgmconv  # noqa: F401
 from mmgmconv import DGMConv, SGMConv
 from mmgmconv.apis import build_model_from_config
-from mmgmconv.datasets import make_shapes_coco
 from mmgmconv.deploy import (build_ort_model, check_exportable,
                              check_standard_domains, export_onnx)
 from mmgmconv.deploy.onnx_verify import max_abs_diff
+from tiny_shapes import DEMO_DET, write_tiny_shapes_config
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[1]
-DEMO_DET = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
 DEMO_CLS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 GMCONV_DCN_DET = ROOT / ('configs/gmconv/faster-rcnn_r50-gmconv-stem-l1-'
                          'dconv-c3-c5_fpn_1x_coco.py')
 R50_CLS = ROOT / 'configs/classification/imagenet/resnet50-gmconv_8xb32_in1k.py'
-
-TINY_DET_CFG = """
-_base_ = '{demo}'
-data_root = '{root}/'
-test_dataloader = dict(batch_size=3, num_workers=0, persistent_workers=False,
-                       dataset=dict(data_root=data_root))
-test_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
-"""
-
 
 def build_perturbed(config, seed=0, **cfg_options):
     """The config's model with non-trivial sigmas and sigma predictors (the
@@ -157,9 +147,8 @@ def detections(samples):
 
 
 def test_demo_detector_onnx_ap_equals_pytorch_ap(tmp_path):
-    root = make_shapes_coco(tmp_path / 'shapes', num_train=1, num_val=12)
-    cfg_path = tmp_path / 'tiny.py'
-    cfg_path.write_text(TINY_DET_CFG.format(demo=DEMO_DET, root=root))
+    cfg_path = write_tiny_shapes_config(tmp_path, num_train=1, num_val=12,
+                                        batch_size=3)
     model = build_perturbed(DEMO_DET, seed=1)
     ckpt = tmp_path / 'det.pth'
     torch.save(dict(state_dict=model.state_dict()), ckpt)

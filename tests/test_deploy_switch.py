@@ -11,8 +11,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmgmconv  # noqa: F401
-from mmgmconv.datasets import make_shapes_coco
-from test_train_tools import DEMO, TINY_CFG, run_tool
+from test_train_tools import run_tool
+from tiny_shapes import write_tiny_shapes_config
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
@@ -29,9 +29,7 @@ def run_test_tool(cfg, ckpt, out, *cfg_options):
 
 
 def test_fused_checkpoint_with_deploy_gives_the_same_detections(tmp_path):
-    root = make_shapes_coco(tmp_path / 'shapes', num_train=1, num_val=4)
-    cfg = tmp_path / 'demo.py'
-    cfg.write_text(TINY_CFG.format(demo=DEMO, root=root))
+    cfg = write_tiny_shapes_config(tmp_path, num_train=1, num_val=4)
     init_default_scope('mmdet')
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(cfg).model)

@@ -12,25 +12,16 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from mmgmconv.datasets import make_shapes_coco
 from mmgmconv.utils import check_dataset_paths, close_distributed
+from tiny_shapes import DEMO_DET, write_tiny_shapes_config
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[1]
-DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
 
-TINY_CFG = """
-_base_ = '{demo}'
-data_root = '{root}/'
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root))
-val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
-test_evaluator = val_evaluator
+#: what the tool tests add to the tiny shapes config
+TRAINING = """
 train_cfg = dict(max_epochs=2, val_interval=2)
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=-1),
                      logger=dict(interval=1))
@@ -57,11 +48,8 @@ class DumpGMConvParamsHook(Hook):
 
 @pytest.fixture(scope='module')
 def tiny_cfg(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('det')
-    root = make_shapes_coco(tmp / 'shapes', num_train=8, num_val=4)
-    path = tmp / 'tiny.py'
-    path.write_text(TINY_CFG.format(demo=DEMO, root=root))
-    return path
+    return write_tiny_shapes_config(tmp_path_factory.mktemp('det'),
+                                    num_train=8, num_val=4, extra=TRAINING)
 
 
 def run_tool(*args, env=None):
@@ -176,7 +164,7 @@ def test_two_process_ddp_keeps_gmconv_params_identical(tiny_cfg, tmp_path):
 
 
 def test_missing_dataset_is_a_clear_error(tmp_path):
-    cfg = Config.fromfile(DEMO)
+    cfg = Config.fromfile(DEMO_DET)
     cfg.train_dataloader.dataset.data_root = str(tmp_path / 'shapes_coco')
     with pytest.raises(FileNotFoundError,
                        match=r"train_dataloader.dataset.data_root: '.*shapes_coco"

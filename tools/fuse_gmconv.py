@@ -17,13 +17,17 @@ from mmgmconv.apis import init_model
 from mmgmconv.ops import named_gmconv_layers
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('config')
-    parser.add_argument('checkpoint')
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument('config', help='the GMConv config')
+    parser.add_argument('checkpoint', help='its trained checkpoint')
     parser.add_argument('out', help='where to write the fused checkpoint')
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main():
+    args = parse_args()
     model, ckpt = init_model(args.config, args.checkpoint)
     model = fuse_gmconv(model)
     kept = [n for n, _ in named_gmconv_layers(model)]  # D-GMConv only now

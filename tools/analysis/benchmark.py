@@ -1,30 +1,42 @@
 """Speed and memory of GMConv against plain conv and DCN.
 
-    python tools/analysis/benchmark.py [--threads 2] [--batch 8] [--out X.json]
+    python tools/analysis/benchmark.py [--parts backbone faster-rcnn layer
+        onnxruntime] [--threads 2] [--batch 8] [--out X.json]
 
-For a ResNet-50 backbone and for Faster R-CNN R50-FPN, each variant
-(StdConv, S-GMConv everywhere, S-GMConv folded, GMConv, GMConv folded,
-DCN L2-L4, GMConv-DCN) is timed: a training step (forward + backward) and
-inference. Then one D-GMConv layer, at the stem shape of the paper's
-networks (batch 16, 3->64, 7x7, stride 2, 224x224, image input) and at a
-body shape (batch 8, 64->64, 3x3, 56x56, input with gradient), on each of
-its computation paths and on the one it chooses (``impl='auto'``), against
-``nn.Conv2d`` of the same shape, forward (inference) and forward +
-backward.
+The parts (``--parts``; all but ``onnxruntime`` by default):
+
+- ``backbone``, ``faster-rcnn``: for a ResNet-50 backbone and for Faster
+  R-CNN R50-FPN, each variant (StdConv, S-GMConv everywhere, S-GMConv
+  folded, GMConv, GMConv folded, DCN L2-L4, GMConv-DCN) is timed: a training
+  step (forward + backward) and inference, and the peak memory of a
+  training step is measured in a fresh process.
+- ``layer``: one D-GMConv layer, at the stem shape of the paper's networks
+  (batch 16, 3->64, 7x7, stride 2, 224x224, image input) and at a body shape
+  (batch 8, 64->64, 3x3, 56x56, input with gradient), on each of its
+  computation paths and on the one it chooses (``impl='auto'``), against
+  ``nn.Conv2d`` of the same shape, forward (inference) and forward +
+  backward.
+- ``onnxruntime``: the exported graphs in onnxruntime (CPU, ``--threads``
+  intra-op threads): plain ResNet-50 against the folded S-GMConv ResNet-50
+  (goal 1.00x) and the GMConv ResNet-50 (D-GMConv stem in its exported
+  form, folded body), at ``--batch`` and ``--size``; and the stem shape: a
+  plain conv against the exported D-GMConv layer (predictor, mask and
+  convolution). Needs the ``deploy`` extra.
 
 Timing is ``torch.utils.benchmark``'s (``Timer.blocked_autorange``, which
 sets the threads and synchronises the GPU). What is compared is timed
 round-robin in one process, one block of each in turn, ``--rounds`` times,
 and the blocks are merged: drift in the machine's speed then hits all
-alike. Peak memory of a training step is measured for each variant in a
-fresh process. Everything is printed as ``Compare`` tables and as ratios
-to StdConv / the plain conv from the same run. Runs on the GPU when there
-is one (``--device``).
+alike. Everything is printed as ``Compare`` tables and as ratios to
+StdConv / the plain conv from the same run. Runs on the GPU when there is
+one (``--device``; onnxruntime always on the CPU).
 """
 import argparse
 import json
 import multiprocessing as mp
+import os.path as osp
 import platform
+import tempfile
 from functools import partial
 from pathlib import Path
 
@@ -59,6 +71,18 @@ LAYER_SHAPES = {
                  conv=dict(in_channels=64, out_channels=64, kernel_size=3,
                            padding=1)),
 }
+
+
+#: The classifiers timed in onnxruntime: name -> (config, baseline name).
+ORT_CLASSIFIERS = {
+    'ResNet-50': ('resnet50_8xb32_in1k.py', None),
+    'S-GMConv ResNet-50, folded': ('resnet50-sgmconv_8xb32_in1k.py',
+                                   'ResNet-50'),
+    'GMConv ResNet-50, folded body': ('resnet50-gmconv_8xb32_in1k.py',
+                                      'ResNet-50'),
+}
+CLS_CONFIGS = ROOT / 'configs/classification/imagenet'
+PARTS = ('backbone', 'faster-rcnn', 'layer', 'onnxruntime')
 
 
 def is_cuda(device):
@@ -240,6 +264,58 @@ def dgmconv_layer(args):
     return result
 
 
+def stem_layers(batch):
+    """The paper's stem as a plain conv and as a D-GMConv whose predictor
+    gives each image its own mask (its last FC is zero at init), and an
+    image batch: ``({name: (layer, baseline name)}, x)``."""
+    from mmgmconv import DGMConv
+    spec = LAYER_SHAPES['stem']
+    torch.manual_seed(0)
+    plain = torch.nn.Conv2d(**spec['conv'], bias=False)
+    dgm = DGMConv(**spec['conv'], bias=False)
+    with torch.no_grad():
+        dgm.weight.copy_(plain.weight)
+        dgm.sigma_predictor.fc2.weight.normal_(0, 0.5)
+    x = torch.randn(batch, spec['conv']['in_channels'], spec['size'],
+                    spec['size'])
+    return {'plain stem conv': (plain, None),
+            'D-GMConv stem': (dgm, 'plain stem conv')}, x
+
+
+def onnxruntime_graphs(args):
+    """onnxruntime latency of each exported graph: ``({name: Measurement},
+    {name: (input shape, baseline name)})``."""
+    from mmgmconv.apis import build_model_from_config
+    from mmgmconv.deploy import OrtGraph, export_onnx
+    from mmgmconv.deploy.onnx_export import export_graph
+    graphs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (config, base) in ORT_CLASSIFIERS.items():
+            model = build_model_from_config(CLS_CONFIGS / config).eval()
+            path = osp.join(tmp, f'{len(graphs)}.onnx')
+            export_onnx(model, path, shape=(args.size, args.size),
+                        batch=args.batch)
+            graphs[name] = (path, torch.randn(args.batch, 3, args.size,
+                                              args.size), base)
+        layers, x = stem_layers(args.layer_batch or
+                                LAYER_SHAPES['stem']['batch'])
+        for name, (layer, base) in layers.items():
+            path = osp.join(tmp, f'{len(graphs)}.onnx')
+            with torch.no_grad():
+                export_graph(layer.eval(), x, path, ['output'], True)
+            graphs[name] = (path, x, base)
+        runs = {
+            name: partial(OrtGraph(path, threads=args.threads).run_numpy,
+                          x.numpy())
+            for name, (path, x, _) in graphs.items()
+        }
+        # min_run_time 0: one untimed and one timed call per round
+        times = time_in_turn(runs, 'onnxruntime', 'latency', args,
+                             min_run_time=0)
+    return times, {name: (tuple(x.shape), base)
+                   for name, (_, x, base) in graphs.items()}
+
+
 def network_table(rows, peak_mb):
     base = {phase: m['StdConv'].median for phase, m in rows.items()}
     lines = ['| variant | train step (s) | x StdConv | inference (s) | '
@@ -269,6 +345,15 @@ def layer_table(result):
     return '\n'.join(lines)
 
 
+def onnxruntime_table(times, graphs):
+    lines = ['| graph | input | latency (ms) | x plain |', '|---|---|---|---|']
+    for name, (shape, base) in graphs.items():
+        ratio = times[name].median / times[base or name].median
+        lines.append(f'| {name} | {shape} | {times[name].median * 1e3:.1f} '
+                     f'| {ratio:.3f} |')
+    return '\n'.join(lines)
+
+
 def medians(tree):
     """The nested dict of Measurements as median seconds (for JSON)."""
     if isinstance(tree, benchmark.Measurement):
@@ -292,11 +377,19 @@ def main():
     parser.add_argument('--layer-batch', type=int,
                         help='batch of the D-GMConv layer timings (default: '
                         '16 for the stem, 8 for the body, as in the paper)')
-    parser.add_argument('--skip-networks', action='store_true',
-                        help='time the D-GMConv layer only')
-    parser.add_argument('--skip-detector', action='store_true')
+    parser.add_argument('--parts', nargs='+', choices=PARTS,
+                        default=['backbone', 'faster-rcnn', 'layer'],
+                        help='what to time (default: all but onnxruntime)')
     parser.add_argument('--out', help='write the results as JSON here')
     args = parser.parse_args()
+    for name in ('threads', 'batch', 'det_batch', 'size', 'rounds',
+                 'layer_batch'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name.replace("_", "-")} must be positive, '
+                         f'got {value}')
+    if args.layer_time < 0:
+        parser.error(f'--layer-time must be >= 0, got {args.layer_time}')
 
     device = (torch.cuda.get_device_name(args.device)
               if is_cuda(args.device) else
@@ -304,9 +397,7 @@ def main():
               f'{args.threads} threads')
     print(f'device: {device}; torch {torch.__version__}\n')
     results = dict(device=device, args=vars(args))
-    kinds = [] if args.skip_networks else ['backbone'] + (
-        [] if args.skip_detector else ['faster-rcnn'])
-    for kind in kinds:
+    for kind in [p for p in ('backbone', 'faster-rcnn') if p in args.parts]:
         rows = time_round_robin(kind, args)
         peak_mb = {v: memory_isolated(kind, v, args) for v in VARIANTS}
         benchmark.Compare(
@@ -315,12 +406,19 @@ def main():
         batch = args.batch if kind == 'backbone' else args.det_batch
         print(f'## ResNet-50 {kind}, batch {batch}, {args.size}x{args.size}'
               f'\n\n{network_table(rows, peak_mb)}\n')
-    layer = dgmconv_layer(args)
-    benchmark.Compare([m for modes in layer.values()
-                       for mode in modes.values()
-                       for m in mode.values()]).print()
-    results['dgmconv_layer'] = medians(layer)
-    print(f'## One D-GMConv layer\n\n{layer_table(layer)}')
+    if 'layer' in args.parts:
+        layer = dgmconv_layer(args)
+        benchmark.Compare([m for modes in layer.values()
+                           for mode in modes.values()
+                           for m in mode.values()]).print()
+        results['dgmconv_layer'] = medians(layer)
+        print(f'## One D-GMConv layer\n\n{layer_table(layer)}\n')
+    if 'onnxruntime' in args.parts:
+        import onnxruntime
+        times, graphs = onnxruntime_graphs(args)
+        results['onnxruntime'] = medians(times)
+        print(f'## onnxruntime {onnxruntime.__version__}, CPU, '
+              f'{args.threads} threads\n\n{onnxruntime_table(times, graphs)}')
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=2)

@@ -49,12 +49,19 @@ def grid(items, path, title):
     plt.close(fig)
 
 
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument('config', help='the config the checkpoint was '
+                        'trained with (detection or classification)')
+    parser.add_argument('checkpoint', help='the trained checkpoint')
+    parser.add_argument('--out-dir', default='work_dirs/rf_masks',
+                        help='where the figures go (default %(default)s)')
+    return parser.parse_args()
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('config')
-    parser.add_argument('checkpoint')
-    parser.add_argument('--out-dir', default='work_dirs/rf_masks')
-    args = parser.parse_args()
+    args = parse_args()
     model, _ = init_model(args.config, args.checkpoint)
     masks = layer_masks(model)
     if not masks:
