@@ -195,3 +195,6 @@ def test_onnx_export_has_dynamic_batch_and_size(args):
         (out, ) = session.run(None, dict(x=x.numpy()))
         assert out.shape == ref.shape
         np.testing.assert_allclose(out, ref, atol=1e-5, rtol=1e-5)
+    x = torch.randn(0, args['in_channels'], 9, 16)
+    (out, ) = session.run(None, dict(x=x.numpy()))
+    assert out.shape == conv(x).shape  # an empty batch
