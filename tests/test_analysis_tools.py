@@ -116,9 +116,10 @@ def test_benchmark_runs_and_reports_ratios(tmp_path):
     for shape, modes in layer.items():
         assert list(modes) == ['forward', 'forward + backward']
         names = list(modes['forward'])
-        assert names[:4] == ['plain conv', 'D-GMConv grouped',
-                             'D-GMConv per_image', 'D-GMConv unfold']
-        assert names[4] in {f'D-GMConv chosen ({p})' for p in CONV_PATHS}
+        assert names[:5] == ['plain conv', 'D-GMConv grouped',
+                             'D-GMConv per_image', 'D-GMConv unfold',
+                             'D-GMConv patches']
+        assert names[5] in {f'D-GMConv chosen ({p})' for p in CONV_PATHS}
         for name in names:
             cells = ''.join(f' {m[name] * 1e3:.1f} | '
                             f'{m[name] / m["plain conv"]:.3f} |'

@@ -1,13 +1,17 @@
-"""D-GMConv's equivalent computations (grouped, per-image, unfold): equal
-values and gradients, the path each input takes, ONNX export, empty batch."""
+"""D-GMConv's equivalent computations (grouped, per-image, unfold,
+patches): equal values and gradients, the path each input takes, ONNX
+export, empty batch."""
 import io
+from collections import Counter
 
 import numpy as np
+import onnx
 import pytest
 import torch
 
 from mmgmconv import DGMConv, gaussian_mask
-from mmgmconv.ops.dgm_conv import CONV_PATHS
+from mmgmconv.deploy import check_standard_domains
+from mmgmconv.ops.dgm_conv import CONV_PATHS, conv_patches, conv_unfold
 
 CONV_ARGS = [
     dict(in_channels=4, out_channels=6, kernel_size=3, padding=1),
@@ -21,6 +25,7 @@ CONV_ARGS = [
          padding_mode='circular', bias=False),
     dict(in_channels=3, out_channels=4, kernel_size=(2, 3), padding='same',
          padding_mode='replicate'),
+    dict(in_channels=4, out_channels=6, kernel_size=1, stride=2, groups=2),
 ]
 PATTERNS = ['sigma', 'sigma1_sigma2', 'sigma1_ratio']
 
@@ -78,7 +83,10 @@ def test_paths_equal_values_and_gradients(args, pattern, batch):
     assert set(grads0) == {n for n, _ in conv.named_parameters()} | {'input'}
     assert all(g is not None for g in grads0.values())
     if batch > 1:  # (one image can leave every hidden ReLU unit at zero)
-        assert all(g.abs().sum() > 0 for g in grads0.values())
+        # a 1x1 mask is 1 whatever the sigmas: no gradient to the predictor
+        assert all(g.abs().sum() > 0 for name, g in grads0.items()
+                   if conv.kernel_size != (1, 1)
+                   or not name.startswith('sigma_predictor'))
     for impl, (out, grads) in results.items():
         torch.testing.assert_close(out, ref, msg=impl)
         for name, grad in grads.items():
@@ -119,10 +127,24 @@ def test_empty_batch_gives_empty_output_and_gradients(impl):
     assert conv.last_sigmas.shape == (0, 2)
 
 
+@pytest.mark.parametrize('path', [conv_unfold, conv_patches])
+def test_batch_independent_paths_take_an_empty_batch(path):
+    # the layer sends an empty batch to 'unfold'; 'patches' must take one
+    # too, as it does in an ONNX graph run at batch 0
+    conv = DGMConv(4, 6, (2, 3), stride=2, dilation=(1, 2), groups=2)
+    x = torch.randn(0, 4, 9, 10, requires_grad=True)
+    mask = torch.rand(0, 2, 3, requires_grad=True)
+    out = path(x, conv.weight, mask, conv.bias, (1, 1), conv)
+    assert out.shape == (0, 6, 5, 4)
+    out.sum().backward()
+    assert x.grad.shape == x.shape and mask.grad.shape == mask.shape
+    assert conv.weight.grad.abs().sum() == 0
+
+
 def test_impl_is_validated():
     with pytest.raises(ValueError,
                        match=r"impl must be 'auto' or one of \['grouped', "
-                       r"'per_image', 'unfold'\], got 'fast'"):
+                       r"'patches', 'per_image', 'unfold'\], got 'fast'"):
         DGMConv(3, 4, 3, impl='fast')
 
 
@@ -133,6 +155,7 @@ def test_impl_is_validated():
     (64, 8, 'auto', 'grouped'),
     (3, 1, 'grouped', 'grouped'),  # a forced path is kept
     (64, 1, 'unfold', 'unfold'),
+    (64, 1, 'patches', 'patches'),
 ])
 def test_path_chosen_on_cpu(channels, groups, impl, expected):
     conv = DGMConv(channels, 8, 3, groups=groups, impl=impl)
@@ -148,7 +171,7 @@ def test_tracing_uses_the_batch_independent_path():
     torch.testing.assert_close(traced(x), conv(x))
 
 
-@pytest.mark.parametrize('args', [CONV_ARGS[2], CONV_ARGS[3]])
+@pytest.mark.parametrize('args', [CONV_ARGS[1], *CONV_ARGS[2:4], CONV_ARGS[6]])
 def test_onnx_export_has_dynamic_batch_and_size(args):
     ort = pytest.importorskip('onnxruntime')
     conv = make_conv(args).eval()
@@ -157,6 +180,12 @@ def test_onnx_export_has_dynamic_batch_and_size(args):
     torch.onnx.export(conv, torch.randn(2, args['in_channels'], 11, 13), f,
                       dynamo=False, opset_version=17, input_names=['x'],
                       output_names=['y'], dynamic_axes=dict(x=dims, y=dims))
+    graph = onnx.load_from_string(f.getvalue())
+    check_standard_domains(graph)
+    # the 'patches' form: the one-hot Conv, then the 1x1 Conv gives y
+    ops = Counter(node.op_type for node in graph.graph.node)
+    (last, ) = [n for n in graph.graph.node if 'y' in n.output]
+    assert ops['Conv'] == 2 and last.op_type == 'Conv', ops
     session = ort.InferenceSession(f.getvalue(),
                                    providers=['CPUExecutionProvider'])
     for shape in [(5, 9, 16), (1, 14, 10)]:
@@ -166,3 +195,6 @@ def test_onnx_export_has_dynamic_batch_and_size(args):
         (out, ) = session.run(None, dict(x=x.numpy()))
         assert out.shape == ref.shape
         np.testing.assert_allclose(out, ref, atol=1e-5, rtol=1e-5)
+    x = torch.randn(0, args['in_channels'], 9, 16)
+    (out, ) = session.run(None, dict(x=x.numpy()))
+    assert out.shape == conv(x).shape  # an empty batch

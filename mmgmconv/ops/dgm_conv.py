@@ -16,41 +16,54 @@ PRED_PATTERNS = {'sigma': 1, 'sigma1_sigma2': 2, 'sigma1_ratio': 2}
 Pair = Tuple[int, int]
 
 
-def conv_grouped(x: Tensor, weights: Tensor, bias: Optional[Tensor],
-                 padding: Pair, conv: nn.Conv2d) -> Tensor:
+def masked_weights(weight: Tensor, mask: Tensor) -> Tensor:
+    """One masked kernel per image, ``W * M_b`` (eq. 3-6): ``weight``
+    ``(C_out, C_in / groups, kh, kw)`` times ``mask`` ``(B, kh, kw)`` gives
+    ``(B, C_out, C_in / groups, kh, kw)``."""
+    return weight.unsqueeze(0) * mask.to(weight.dtype)[:, None, None]
+
+
+def conv_grouped(x: Tensor, weight: Tensor, mask: Tensor,
+                 bias: Optional[Tensor], padding: Pair,
+                 conv: nn.Conv2d) -> Tensor:
     """All images in one convolution with ``B * groups`` groups (as timm's
-    ``CondConv2d``). ``weights`` is ``(B, C_out, C_in / groups, kh, kw)``,
-    one masked kernel per image; ``x`` is ``(B, C_in, H, W)``, ``B > 0``."""
+    ``CondConv2d``), each with its masked kernel. ``x`` is
+    ``(B, C_in, H, W)``, ``B > 0``; ``weight`` the layer's
+    ``(C_out, C_in / groups, kh, kw)``, ``mask`` ``(B, kh, kw)``; the output
+    ``(B, C_out, H', W')``."""
     batch = x.shape[0]
     if bias is not None:
         bias = bias.repeat(batch)
-    out = F.conv2d(x.reshape(1, -1, *x.shape[2:]), weights.flatten(0, 1),
-                   bias, conv.stride, padding, conv.dilation,
-                   conv.groups * batch)
+    out = F.conv2d(x.reshape(1, -1, *x.shape[2:]),
+                   masked_weights(weight, mask).flatten(0, 1), bias,
+                   conv.stride, padding, conv.dilation, conv.groups * batch)
     return out.reshape(batch, -1, *out.shape[2:])
 
 
-def conv_per_image(x: Tensor, weights: Tensor, bias: Optional[Tensor],
-                   padding: Pair, conv: nn.Conv2d) -> Tensor:
-    """One dense convolution per image, outputs concatenated (shapes as in
-    :func:`conv_grouped`, ``B > 0``)."""
+def conv_per_image(x: Tensor, weight: Tensor, mask: Tensor,
+                   bias: Optional[Tensor], padding: Pair,
+                   conv: nn.Conv2d) -> Tensor:
+    """One dense convolution per image with its masked kernel, outputs
+    concatenated (shapes as in :func:`conv_grouped`, ``B > 0``)."""
     return torch.cat([
         F.conv2d(x_i[None], w_i, bias, conv.stride, padding, conv.dilation,
                  conv.groups)
-        for x_i, w_i in zip(x, weights)
+        for x_i, w_i in zip(x, masked_weights(weight, mask))
     ])
 
 
-def conv_unfold(x: Tensor, weights: Tensor, bias: Optional[Tensor],
-                padding: Pair, conv: nn.Conv2d) -> Tensor:
-    """``im2col`` and one batched matmul per group (shapes as in
-    :func:`conv_grouped`, any ``B`` including 0). Nothing in it depends on
-    the batch size, so it traces and exports to ONNX with a dynamic batch
-    and image size, using standard operators only."""
+def conv_unfold(x: Tensor, weight: Tensor, mask: Tensor,
+                bias: Optional[Tensor], padding: Pair,
+                conv: nn.Conv2d) -> Tensor:
+    """``im2col`` and one batched matmul per group with the masked kernels
+    (shapes as in :func:`conv_grouped`, any ``B`` including 0). Nothing in
+    it depends on the batch size, so a trace keeps a dynamic batch and
+    image size; used while tracing (TorchScript, mmengine's FLOP counter,
+    which counts its matmul as the conv it is) and for an empty batch."""
     batch, groups = x.shape[0], conv.groups
     cols = F.unfold(x, conv.kernel_size, conv.dilation, padding, conv.stride)
     cols = cols.view(batch, groups, cols.shape[1] // groups, cols.shape[2])
-    weights = weights.flatten(2)  # (B, C_out, C_in / groups * kh * kw)
+    weights = masked_weights(weight, mask).flatten(2)
     out = weights.view(batch, groups, conv.out_channels // groups,
                        weights.shape[2]) @ cols
     out_size = [(x.shape[i + 2] + 2 * padding[i] - conv.dilation[i] *
@@ -58,6 +71,44 @@ def conv_unfold(x: Tensor, weights: Tensor, bias: Optional[Tensor],
                 for i in (0, 1)]
     out = out.view(batch, conv.out_channels, *out_size)
     return out if bias is None else out + bias.to(out.dtype)[:, None, None]
+
+
+def conv_patches(x: Tensor, weight: Tensor, mask: Tensor,
+                 bias: Optional[Tensor], padding: Pair,
+                 conv: nn.Conv2d) -> Tensor:
+    """The masked convolution (eq. 3-6) as two convolutions shared by all
+    images, with the mask applied to the patches in between (shapes as in
+    :func:`conv_grouped`, any ``B`` including 0):
+
+    1. patches ``P = conv2d(x, E)`` with ``C_in`` groups and the layer's
+       stride, padding and dilation, where the fixed one-hot kernel ``E``
+       ``(C_in * kh * kw, 1, kh, kw)`` makes output channel
+       ``c * kh * kw + k`` a copy of tap ``k`` of input channel ``c``:
+       ``P`` is ``(B, C_in * kh * kw, H', W')``;
+    2. ``P * M_b``: tap ``k`` of every channel of image ``b`` times
+       ``M_b[k]`` (``mask`` ``(B, kh, kw)``);
+    3. a 1x1 convolution with ``groups`` groups and the unmasked weight
+       reshaped to ``(C_out, C_in / groups * kh * kw, 1, 1)``, plus bias.
+
+    ``sum_{c,k} W[o,c,k] (M_b[k] P[c,k]) = sum_{c,k} (W[o,c,k] M_b[k])
+    P[c,k]``: the masked convolution, up to rounding. Used while exporting
+    to ONNX: it does not depend on the batch size and is made of ``Conv``
+    and ``Mul`` nodes, which onnxruntime runs 2.6 times as fast as the
+    ``Gather`` chains the exporter writes for ``F.unfold`` (the stem at
+    batch 16: 2.5x a plain ``Conv`` node against 6.5x; docs/benchmarks.md).
+    In PyTorch :func:`conv_unfold` is faster (oneDNN is slow on the one-hot
+    convolution) and a FLOP counter would count the one-hot convolution as
+    work, so tracing keeps :func:`conv_unfold`.
+    """
+    taps = conv.kernel_size[0] * conv.kernel_size[1]
+    one_hot = torch.eye(taps, dtype=x.dtype, device=x.device).view(
+        taps, 1, *conv.kernel_size).repeat(conv.in_channels, 1, 1, 1)
+    patches = F.conv2d(x, one_hot, None, conv.stride, padding, conv.dilation,
+                       conv.in_channels)
+    tap_scale = mask.flatten(1).repeat(1, conv.in_channels)  # (B, C_in*kh*kw)
+    patches = patches * tap_scale.to(patches.dtype)[:, :, None, None]
+    return F.conv2d(patches, weight.flatten(1)[:, :, None, None], bias,
+                    groups=conv.groups)
 
 
 #: On the CPU, ``impl='auto'`` convolves image by image when a group has at
@@ -71,6 +122,7 @@ CONV_PATHS = {
     'grouped': conv_grouped,
     'per_image': conv_per_image,
     'unfold': conv_unfold,
+    'patches': conv_patches,
 }
 
 
@@ -98,11 +150,12 @@ class DGMConv(nn.Conv2d):
         impl: How the images are convolved with their kernels, one of
             :data:`CONV_PATHS` (equal results, different speed):
             ``'grouped'`` (one convolution with ``B * groups`` groups),
-            ``'per_image'`` (one dense convolution per image) or
-            ``'unfold'`` (``im2col`` + batched matmul), or ``'auto'``
-            (default) to let :meth:`choose_path` pick. While tracing or
-            exporting to ONNX, and for an empty batch, ``'unfold'`` is used
-            whatever ``impl`` says: it is the only path that does not
+            ``'per_image'`` (one dense convolution per image),
+            ``'unfold'`` (``im2col`` + batched matmul) or ``'patches'``
+            (one-hot convolution, mask, 1x1 convolution), or ``'auto'``
+            (default) to let :meth:`choose_path` pick. While exporting to
+            ONNX ``'patches'``, and while tracing and for an empty batch
+            ``'unfold'``, is used whatever ``impl`` says: these two do not
             depend on the batch size.
 
     The sigmas of the last batch are kept, detached, in ``last_sigmas``
@@ -169,7 +222,6 @@ class DGMConv(nn.Conv2d):
         sigma1, sigma2 = self.predict_sigmas(input)
         self.last_sigmas = torch.stack([sigma1, sigma2], dim=1).detach()
         mask = gaussian_mask(self.kernel_size, sigma1, sigma2)  # (B, kh, kw)
-        weights = weight.unsqueeze(0) * mask.to(weight.dtype)[:, None, None]
         padding = self.padding
         if self.padding_mode != 'zeros' or isinstance(padding, str):
             # 'same'/'valid' and reflect/replicate/circular padding are
@@ -179,22 +231,25 @@ class DGMConv(nn.Conv2d):
             input = F.pad(input, self._reversed_padding_repeated_twice, mode)
             padding = (0, 0)
         conv = CONV_PATHS[self.choose_path(input)]
-        return conv(input, weights, bias, padding, self)
+        return conv(input, weight, mask, bias, padding, self)
 
     def choose_path(self, x: Tensor) -> str:
         """The computation for the (padded) input ``x``, a key of
         :data:`CONV_PATHS`.
 
-        ``'unfold'`` for an empty batch and while tracing or exporting to
-        ONNX (the only path that does not depend on the batch size); else
+        ``'patches'`` while exporting to ONNX and ``'unfold'`` while
+        tracing otherwise and for an empty batch (the two paths that do not
+        depend on the batch size; the faster one in onnxruntime and in
+        PyTorch respectively); else
         ``impl`` if it is not ``'auto'``; else, on the CPU,
         ``'per_image'`` when a group has at most
         :data:`PER_IMAGE_MAX_GROUP_CHANNELS` input channels and
         ``'grouped'`` otherwise (on other devices ``'grouped'``). The rule
         and the figures behind it are in docs/benchmarks.md.
         """
-        if (torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
-                or x.shape[0] == 0):
+        if torch.onnx.is_in_onnx_export():
+            return 'patches'
+        if torch.jit.is_tracing() or x.shape[0] == 0:
             return 'unfold'
         if self.impl != 'auto':
             return self.impl
