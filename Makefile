@@ -31,8 +31,7 @@ COMPAT_TESTS := tests/test_gaussian_mask.py tests/test_gmconv_layers.py \
 	"tests/test_detection_configs.py::test_config_builds_trains_and_infers[faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco]" \
 	"tests/test_classification.py::test_config_builds_and_steps[resnet20-gmconv_1xb128_cifar10]"
 
-$(COMPAT_STAMP): setup.py tools/setup_env.sh requirements/torch2.1.txt \
-		requirements/torch2.1-py38.txt
+$(COMPAT_STAMP): setup.py tools/setup_env.sh $(wildcard requirements/torch2.1*.txt)
 	PYTHON=$(COMPAT_PYTHON) VENV=$(COMPAT_VENV) STACK=torch2.1 bash tools/setup_env.sh
 	touch $@
 

@@ -12,13 +12,14 @@
 # The stack's file is used as pip constraints: setup.py only says what the
 # code needs (ranges), the file says what was tested. Both stacks are tested
 # on Python 3.11 (the interpreter is $PYTHON, default python3.11); the
-# torch2.1 stack also on Python 3.8, with requirements/torch2.1-py38.txt
-# (numpy 1.24.4 and the other last releases for 3.8):
+# torch2.1 stack also on Python 3.8 and 3.10, with
+# requirements/torch2.1-py38.txt (numpy 1.24.4 and the other last releases
+# for 3.8) and requirements/torch2.1-py310.txt:
 #   PYTHON=python3.8 STACK=torch2.1 VENV=.venv-py38 tools/setup_env.sh
 # An existing venv keeps its Python.
 #
 # mmcv 2.1.0 has no wheel for these torch builds on the package index: a
-# prebuilt one for the venv's Python (cp311, cp38) is taken from
+# prebuilt one for the venv's Python (cp311, cp310, cp38) is taken from
 # $MMCV_WHEEL_DIR (default ../shared/wheels for pinned,
 # ../shared/wheels/torch2.1 for torch2.1) when there, otherwise it is built
 # from the PyPI source with compiled CPU ops (about 20 minutes on 2 cores)
@@ -38,7 +39,7 @@ case "$STACK" in
     VENV=${VENV:-.venv-compat}
     MMCV_WHEEL_DIR=${MMCV_WHEEL_DIR:-../shared/wheels/torch2.1}
     EXTRAS=mmdet,mmpretrain,tests
-    PYTHONS="3.11 3.8"  # of torch 2.1.2's 3.8-3.11
+    PYTHONS="3.11 3.10 3.8"  # of torch 2.1.2's 3.8-3.11
     MMCV_CXX_STD= ;;  # mmcv's own C++17 is right for torch 2.1
   *)
     echo "error: STACK=$STACK; allowed: pinned, torch2.1" >&2
@@ -59,8 +60,11 @@ case " $PYTHONS " in
     exit 1 ;;
 esac
 CPTAG=cp${PYVER/./}
-CONSTRAINTS=requirements/$STACK.txt  # 3.11; requirements/torch2.1-py38.txt for 3.8
-[ "$PYVER" = 3.11 ] || CONSTRAINTS=requirements/$STACK-py${PYVER/./}.txt
+if [ "$PYVER" = 3.11 ]; then
+  CONSTRAINTS=requirements/$STACK.txt
+else  # requirements/torch2.1-py38.txt, requirements/torch2.1-py310.txt
+  CONSTRAINTS=requirements/$STACK-py${PYVER/./}.txt
+fi
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PY="$VENV/bin/python"
 pip() { "$PY" -m pip --disable-pip-version-check -q "$@"; }
