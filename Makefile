@@ -20,7 +20,9 @@ test-quick: $(STAMP)
 
 # The lower end: torch 2.1.2 / numpy < 2 in a second venv, the core tests;
 # the cross-stack checkpoint test loads each stack's checkpoints in the other.
+# On Python 3.8: make test-compat COMPAT_PYTHON=python3.8 COMPAT_VENV=.venv-py38
 COMPAT_VENV ?= .venv-compat
+COMPAT_PYTHON ?=
 COMPAT_STAMP := $(COMPAT_VENV)/.mmgmconv-installed
 COMPAT_TESTS := tests/test_gaussian_mask.py tests/test_gmconv_layers.py \
 	tests/test_dgm_conv_paths.py \
@@ -29,8 +31,8 @@ COMPAT_TESTS := tests/test_gaussian_mask.py tests/test_gmconv_layers.py \
 	"tests/test_detection_configs.py::test_config_builds_trains_and_infers[faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco]" \
 	"tests/test_classification.py::test_config_builds_and_steps[resnet20-gmconv_1xb128_cifar10]"
 
-$(COMPAT_STAMP): setup.py tools/setup_env.sh requirements/torch2.1.txt
-	VENV=$(COMPAT_VENV) STACK=torch2.1 bash tools/setup_env.sh
+$(COMPAT_STAMP): setup.py tools/setup_env.sh $(wildcard requirements/torch2.1*.txt)
+	PYTHON=$(COMPAT_PYTHON) VENV=$(COMPAT_VENV) STACK=torch2.1 bash tools/setup_env.sh
 	touch $@
 
 test-compat: $(COMPAT_STAMP) $(STAMP)

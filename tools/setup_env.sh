@@ -10,13 +10,20 @@
 #     mmpretrain and tests extras.
 #
 # The stack's file is used as pip constraints: setup.py only says what the
-# code needs (ranges), the file says what was tested.
+# code needs (ranges), the file says what was tested. Both stacks are tested
+# on Python 3.11 (the interpreter is $PYTHON, default python3.11); the
+# torch2.1 stack also on Python 3.8 and 3.10, with
+# requirements/torch2.1-py38.txt (numpy 1.24.4 and the other last releases
+# for 3.8) and requirements/torch2.1-py310.txt:
+#   PYTHON=python3.8 STACK=torch2.1 VENV=.venv-py38 tools/setup_env.sh
+# An existing venv keeps its Python.
 #
 # mmcv 2.1.0 has no wheel for these torch builds on the package index: a
-# prebuilt one is taken from $MMCV_WHEEL_DIR (default ../shared/wheels for
-# pinned, ../shared/wheels/torch2.1 for torch2.1) when there, otherwise it is
-# built from the PyPI source with compiled CPU ops (about 20 minutes on 2
-# cores) and cached in .cache/wheels/$STACK.
+# prebuilt one for the venv's Python (cp311, cp310, cp38) is taken from
+# $MMCV_WHEEL_DIR (default ../shared/wheels for pinned,
+# ../shared/wheels/torch2.1 for torch2.1) when there, otherwise it is built
+# from the PyPI source with compiled CPU ops (about 20 minutes on 2 cores)
+# and cached in .cache/wheels/$STACK (the wheel's name carries its cp tag).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STACK=${STACK:-pinned}
@@ -25,35 +32,47 @@ case "$STACK" in
     VENV=${VENV:-.venv}
     MMCV_WHEEL_DIR=${MMCV_WHEEL_DIR:-../shared/wheels}
     EXTRAS=all
+    PYTHONS=3.11
     # torch 2.14 headers need C++20 (upstream mmcv issue 3341)
     MMCV_CXX_STD=c++20 ;;
   torch2.1)
     VENV=${VENV:-.venv-compat}
     MMCV_WHEEL_DIR=${MMCV_WHEEL_DIR:-../shared/wheels/torch2.1}
     EXTRAS=mmdet,mmpretrain,tests
+    PYTHONS="3.11 3.10 3.8"  # of torch 2.1.2's 3.8-3.11
     MMCV_CXX_STD= ;;  # mmcv's own C++17 is right for torch 2.1
   *)
     echo "error: STACK=$STACK; allowed: pinned, torch2.1" >&2
     exit 1 ;;
 esac
-CONSTRAINTS=requirements/$STACK.txt
 CACHE=.cache/wheels/$STACK
 
-if [ ! -x "$VENV/bin/python" ]; then
+if [ -x "$VENV/bin/python" ]; then
+  PYTHON=$VENV/bin/python
+else
   PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
-  if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-    echo "error: Python 3.11 is required, $PYTHON is $("$PYTHON" --version)" >&2
-    exit 1
-  fi
-  "$PYTHON" -m venv "$VENV"
 fi
+PYVER=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+case " $PYTHONS " in
+  *" $PYVER "*) ;;
+  *)
+    echo "error: $PYTHON is Python $PYVER; STACK=$STACK is tested on Python $PYTHONS" >&2
+    exit 1 ;;
+esac
+CPTAG=cp${PYVER/./}
+if [ "$PYVER" = 3.11 ]; then
+  CONSTRAINTS=requirements/$STACK.txt
+else  # requirements/torch2.1-py38.txt, requirements/torch2.1-py310.txt
+  CONSTRAINTS=requirements/$STACK-py${PYVER/./}.txt
+fi
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PY="$VENV/bin/python"
 pip() { "$PY" -m pip --disable-pip-version-check -q "$@"; }
 
 pip install -c "$CONSTRAINTS" "pip<26" wheel ninja setuptools torch torchvision
 
 if ! "$PY" -c 'import mmcv, mmcv.ops; assert mmcv.__version__ == "2.1.0"' 2>/dev/null; then
-  wheel=$(ls "$MMCV_WHEEL_DIR"/mmcv-2.1.0-cp311-*.whl "$CACHE"/mmcv-2.1.0-cp311-*.whl 2>/dev/null | head -1 || true)
+  wheel=$(ls "$MMCV_WHEEL_DIR/mmcv-2.1.0-$CPTAG-"*.whl "$CACHE/mmcv-2.1.0-$CPTAG-"*.whl 2>/dev/null | head -1 || true)
   if [ -z "$wheel" ]; then
     echo "Building mmcv 2.1.0 with ops from source (about 20 minutes)..."
     build=$(mktemp -d)
@@ -67,7 +86,7 @@ if ! "$PY" -c 'import mmcv, mmcv.ops; assert mmcv.__version__ == "2.1.0"' 2>/dev
     MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-2} \
       "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$CACHE" "$build/mmcv-2.1.0"
     rm -rf "$build"
-    wheel=$(ls "$CACHE"/mmcv-2.1.0-cp311-*.whl | head -1)
+    wheel=$(ls "$CACHE/mmcv-2.1.0-$CPTAG-"*.whl | head -1)
   fi
   pip install -c "$CONSTRAINTS" "$wheel"
 fi
