@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_results import metafile_models
 
 ROOT = Path(__file__).parents[1]
 #: what the wheel build does not need from a checkout
@@ -47,12 +48,6 @@ def mim(site, *args, cwd):
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     return run
-
-
-def metafile_models():
-    index = yaml.safe_load((ROOT / 'model-index.yml').read_text())
-    for metafile in index['Import']:
-        yield from yaml.safe_load((ROOT / metafile).read_text())['Models']
 
 
 def test_wheel_ships_the_model_index_and_what_it_names(installed_wheel):
