@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmgmconv-installed
 
-.PHONY: install test test-quick test-compat demo
+.PHONY: install test test-quick test-compat demo docs
 
 install: $(STAMP)
 
@@ -52,3 +52,8 @@ demo: $(DEMO_DIR)/epoch_12.pth
 $(DEMO_DIR)/epoch_12.pth: $(STAMP) $(DEMO_CFG)
 	$(PY) tools/dataset/make_shapes_coco.py
 	$(PY) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_DIR)
+
+# The manual (docs/) as HTML in docs/_build/html; warnings (broken internal
+# links and references included) are errors.
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -n -b html docs docs/_build/html

@@ -16,7 +16,7 @@ def add_mim_extension():
     a legacy ``setup.py develop`` gets symlinks. A PEP 660 editable install
     (``pip install -e .``) needs neither, and openmim 0.3.9 does not see the
     package there anyway (it looks for it next to the dist-info, in
-    site-packages); see the README.
+    site-packages); see docs/user_guides/reproduce_paper.md.
     """
     if 'develop' in sys.argv:
         mode = 'symlink'
@@ -57,6 +57,8 @@ EXTRAS = {
     'deploy': ['onnx', 'onnxruntime'],
     'tensorboard': ['tensorboard'],
     'tests': ['pytest', 'torchvision'],
+    # the manual: make docs (sphinx-build with MyST Markdown)
+    'docs': ['sphinx', 'myst-parser'],
 }
 EXTRAS['all'] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
