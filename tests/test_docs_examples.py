@@ -123,19 +123,25 @@ def defined_functions(path):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
+def covered_by_problem(node):
+    """Why ``tests/FILE.py::TEST[PARAM]`` names no existing test, or None."""
+    file, _, name = node.partition('::')
+    name = name.split('[')[0]
+    if not (ROOT / file).is_file():
+        return f'{node}: no file {file}'
+    if not name.startswith('test_') or name not in defined_functions(
+            ROOT / file):
+        return f'{node}: no test {name} in {file}'
+    return None
+
+
 def test_covered_by_names_an_existing_test():
     problems = []
     for where, _, marker, _ in BLOCKS:
-        if not marker or not marker.startswith('covered-by'):
-            continue
-        node = marker.split()[1]
-        file, _, name = node.partition('::')
-        name = name.split('[')[0]
-        if not (ROOT / file).is_file():
-            problems.append(f'{where}: {node}: no file {file}')
-        elif not name.startswith('test_') or name not in defined_functions(
-                ROOT / file):
-            problems.append(f'{where}: {node}: no test {name} in {file}')
+        if marker and marker.startswith('covered-by'):
+            problem = covered_by_problem(marker.split()[1])
+            if problem:
+                problems.append(f'{where}: {problem}')
     assert not problems, '\n'.join(problems)
 
 
@@ -273,3 +279,33 @@ def test_config_example_builds(where, lang, args, code, workspace):
     if 'GMConv' in code or 'gmconv' in code:
         assert any(isinstance(m, (SGMConv, DGMConv))
                    for m in model.modules()), f'{where}: no GMConv layer'
+
+
+def test_checks_catch_drift(tmp_path):
+    """The checks above fail on the kinds of drift they are for."""
+    assert static_problems('python tools/analysis/benchmark.py '
+                           '--skip-detector\n') == [
+        'tools/analysis/benchmark.py has no option --skip-detector']
+    assert static_problems('python tools/train.py configs/nope.py\n') == [
+        'no file configs/nope.py']
+    assert static_problems('make nope\n') == ['no make target nope']
+    assert static_problems('python tools/train.py CONFIG [--work-dir DIR] '
+                           '\\\n    [--resume]\n') == []
+    for marker in ('run fast', 'needs a-gpu', 'covered-by test_x', 'config'):
+        with pytest.raises(ValueError, match='allowed'):
+            parse_marker(marker)
+    assert covered_by_problem('tests/test_nope.py::test_x') == \
+        'tests/test_nope.py::test_x: no file tests/test_nope.py'
+    assert 'no test test_nope' in covered_by_problem(
+        'tests/test_docs_examples.py::test_nope[a]')
+    assert covered_by_problem(
+        'tests/test_docs_examples.py::test_checks_catch_drift') is None
+    page = tmp_path / 'page.md'
+    page.write_text('# A page\n\n<!-- example: run -->\n```python\nx = 1\n'
+                    '```\n\ntext\n```bash\nls\n```\n```text\nout\n```\n')
+    assert [(line, lang, marker) for line, lang, marker, _ in
+            code_blocks(page)] == [(4, 'python', 'run'), (9, 'bash', None),
+                                   (12, 'text', None)]
+    assert anchors(page) == {'a-page'}
+    assert github_anchor('`frozen_stages` freezes GMConv, too') == \
+        'frozen_stages-freezes-gmconv-too'
