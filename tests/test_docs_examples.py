@@ -16,7 +16,8 @@ becomes of it (the comment is invisible on GitHub and in the built manual)::
 Blocks that are not run are still checked statically: the repository
 files they name (``tools/``, ``configs/``, ``examples/``, ``requirements/``)
 exist, every ``--option`` given to a ``tools/*.py`` script appears in that
-script, and every ``make`` target is in the Makefile. Links between the
+script or among the options all tools share (``mmgmconv/utils/tool_args.py``),
+and every ``make`` target is in the Makefile. Links between the
 Markdown files point at existing files and headings (GitHub's anchors).
 """
 import ast
