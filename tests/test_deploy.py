@@ -227,8 +227,8 @@ def write_nan_classifier_graph(path):
 
 def test_onnx_test_stops_at_non_finite_outputs(tmp_path):
     write_nan_classifier_graph(tmp_path / 'nan.onnx')
-    proc = run_tool('tools/deploy/onnx_test.py', DEMO_CLS, tmp_path / 'nan.onnx',
-                    '--work-dir', tmp_path / 'ort')
+    proc = run_tool('tools/deploy/onnx_test.py', DEMO_CLS,
+                    tmp_path / 'nan.onnx', '--work-dir', tmp_path / 'ort')
     assert proc.returncode != 0
     assert "nan.onnx: non-finite (NaN or inf) outputs 'logits'" in proc.stderr
     assert not (tmp_path / 'ort/metrics.json').exists()

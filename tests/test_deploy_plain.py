@@ -231,6 +231,20 @@ def test_opset_range_ends_export_and_run(tmp_path):
         assert max_abs_diff(model, out, (1, 8, 10), 3) < 1e-5
 
 
+def test_layer_an_opset_cannot_express_names_the_opset(tmp_path):
+
+    class StridedSlice(nn.Module):
+
+        def forward(self, x):
+            return x[:, :, ::2]
+
+    with pytest.raises(ValueError, match=r'cannot export StridedSlice at '
+                       r'opset 9: .*step!=1'):
+        export_onnx(StridedSlice(), str(tmp_path / 'm.onnx'), shape=(4, 4),
+                    opset=9)
+    assert not (tmp_path / 'm.onnx').exists()
+
+
 @pytest.mark.parametrize('shape, batch', [((8, ), 1), ((1, 8, 8), 0),
                                           ((0, 8), 1), ((8.0, 8), 1)])
 def test_bad_shape_or_batch_is_refused(tmp_path, shape, batch):
@@ -302,3 +316,40 @@ def test_tool_reads_model_spec_arguments(monkeypatch):
         'export_onnx.py', 'torchvision:resnet18', 'o.onnx', '--convert'])
     args = tool.parse_args()
     assert (args.checkpoint, args.convert) == (None, {})
+
+
+def test_tool_builds_converts_and_loads_a_model_spec(tmp_path, monkeypatch):
+    torchvision = pytest.importorskip('torchvision')
+    tool = load_tool()
+    plain = torchvision.models.resnet18(num_classes=10)
+    torch.save(plain.state_dict(), tmp_path / 'plain.pth')
+    converted = convert_to_gmconv(
+        torchvision.models.resnet18(num_classes=10), stem='conv1')
+    torch.save(dict(state_dict=converted.state_dict()),
+               tmp_path / 'converted.pth')
+
+    def args_of(*argv):
+        monkeypatch.setattr('sys.argv', ['export_onnx.py', *map(str, argv)])
+        return tool.parse_args()
+
+    # MODULE:CALLABLE, with the converted model's checkpoint
+    model = tool.load_model(
+        args_of('torchvision.models:resnet18', tmp_path / 'converted.pth',
+                'o.onnx', '--model-args', 'num_classes=10', '--convert',
+                'stem=conv1'))
+    assert isinstance(model.conv1, DGMConv) and not model.training
+    for name, tensor in converted.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+    # the plain model's checkpoint lacks the GMConv parameters
+    with pytest.raises(RuntimeError, match=r'(?s)plain\.pth does not match '
+                       r'torchvision:resnet18 .*--convert \{.stem.: '
+                       r".conv1.\}.*missing keys.*layer1.0.conv1.sigma"):
+        tool.load_model(
+            args_of('torchvision:resnet18', tmp_path / 'plain.pth', 'o.onnx',
+                    '--model-args', 'num_classes=10', '--convert',
+                    'stem=conv1'))
+    with pytest.raises(ValueError, match="module 'torch.nn' has no callable "
+                       "'Nope'"):
+        tool.load_model(args_of('torch.nn:Nope', 'o.onnx'))
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        tool.load_model(args_of('torch.nn:Identity', 'missing.pth', 'o.onnx'))
