@@ -353,3 +353,12 @@ def test_tool_builds_converts_and_loads_a_model_spec(tmp_path, monkeypatch):
         tool.load_model(args_of('torch.nn:Nope', 'o.onnx'))
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         tool.load_model(args_of('torch.nn:Identity', 'missing.pth', 'o.onnx'))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')
+def test_model_on_the_gpu_exports_and_is_compared_on_it(tmp_path):
+    model = perturb_gmconv(TwoOutputs()).cuda()
+    out = str(tmp_path / 'gpu.onnx')
+    export_onnx(model, out, shape=(1, 9, 9))
+    assert next(model.parameters()).is_cuda  # the model is not moved
+    assert max_abs_diff(model, out, (1, 12, 7), 3) < 1e-4

@@ -183,7 +183,7 @@ def example_roi_feats(extractor: nn.Module, feats: Sequence[Tensor],
     wh = (torch.rand(num_rois, 2, generator=gen) * 0.3 + 0.05) * torch.tensor(
         [width, height])
     rois = torch.cat([torch.zeros(num_rois, 1), xy, xy + wh], dim=1)
-    return extractor(feats[:extractor.num_inputs], rois)
+    return extractor(feats[:extractor.num_inputs], rois.to(feats[0].device))
 
 
 def exported_parts(model: nn.Module) -> List[Tuple[str, nn.Module]]:
@@ -217,12 +217,15 @@ def check_finite(tensors: Iterable[Tuple[str, Tensor]], what: str) -> None:
 
 
 def prepare_for_export(model: nn.Module) -> nn.Module:
-    """Eval mode, every S-GMConv folded, unsupported layers and non-finite
-    weights (parameters and buffers of the exported parts) refused.
+    """Eval mode, on the CPU, every S-GMConv folded, unsupported layers and
+    non-finite weights (parameters and buffers of the exported parts)
+    refused.
 
-    Works on (and returns) a deep copy; ``model`` is left unfolded, as the
-    reference :func:`~mmgmconv.deploy.onnx_verify.max_abs_diff` compares
-    against.
+    Works on (and returns) a deep copy; ``model`` (on any device) is left
+    unfolded, as the reference
+    :func:`~mmgmconv.deploy.onnx_verify.max_abs_diff` compares against.
+    The graphs do not depend on the device they were traced on; tracing on
+    the CPU lets a model trained on a GPU export with the CPU input.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f'model must be an nn.Module, got {type(model)!r}')
@@ -231,7 +234,7 @@ def prepare_for_export(model: nn.Module) -> nn.Module:
         check_finite(
             part.state_dict(prefix=f'{prefix}.' if prefix else '').items(),
             'weights in the model')
-    return fuse_gmconv(copy.deepcopy(model).eval())
+    return fuse_gmconv(copy.deepcopy(model).cpu().eval())
 
 
 def tensor_forward(model: nn.Module) -> nn.Module:

@@ -21,6 +21,7 @@ def _max_diff(graph: OrtGraph, expected: List[Tuple[str, torch.Tensor]],
     if bad:
         raise ValueError(f'the PyTorch model gives non-finite (NaN or inf) '
                          f'outputs {bad}; nothing to compare the graph with')
+    expected = [(name, t.cpu()) for name, t in expected]
     got = [t for _, t in named_outputs(graph(x), 'graph')]
     if len(got) != len(expected):
         raise ValueError(f'{graph.path} has {len(got)} outputs, the model '
@@ -47,11 +48,13 @@ def max_abs_diff(model: nn.Module, path: str, shape: Sequence[int],
     ``ValueError`` naming the output if either side is not finite."""
     model.eval()
     x = example_input(shape, batch)
+    device = next(model.parameters(), x).device
     forward = tensor_forward(model)
-    diff = _max_diff(OrtGraph(path), graph_outputs(model, forward(x)), x)
+    diff = _max_diff(OrtGraph(path),
+                     graph_outputs(model, forward(x.to(device))), x)
     if not is_detector(model):
         return diff
-    feats = model.extract_feat(x)
+    feats = model.extract_feat(x.to(device))
     for name, (head, extractor) in roi_box_heads(model).items():
         rois = example_roi_feats(extractor, feats, 2 * batch + 1)
         expected = [(f'out.{i}', t) for i, t in enumerate(head(rois))]
