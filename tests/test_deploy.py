@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import onnx
+import onnx.numpy_helper
 import pytest
 import torch
 from mmengine.config import Config
@@ -17,7 +19,7 @@ from onnx import helper
 import mmgmconv  # noqa: F401
 from mmgmconv import DGMConv, SGMConv
 from mmgmconv.apis import build_model_from_config
-from mmgmconv.deploy import (build_ort_model, check_exportable,
+from mmgmconv.deploy import (OrtGraph, build_ort_model, check_exportable,
                              check_standard_domains, export_onnx)
 from mmgmconv.deploy.onnx_verify import max_abs_diff
 from tiny_shapes import DEMO_DET, write_tiny_shapes_config
@@ -156,6 +158,8 @@ def test_demo_detector_onnx_ap_equals_pytorch_ap(tmp_path):
     proc = run_tool('tools/deploy/export_onnx.py', cfg_path, ckpt, onnx_path,
                     '--shape', 128, 128, '--verify', '--atol', '1e-4')
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (f'wrote {onnx_path}\nwrote {tmp_path}/det.roi_head.bbox_head.onnx'
+            f'\n') in proc.stdout
     assert 'onnxruntime vs PyTorch at batch 3, 160x160' in proc.stdout
 
     # PyTorch reference: mmengine's test loop with the checkpoint's model
@@ -186,3 +190,74 @@ def test_demo_detector_onnx_ap_equals_pytorch_ap(tmp_path):
         assert torch.equal(a.labels, b.labels)
         assert (a.bboxes - b.bboxes).abs().max() < 1e-3
         assert (a.scores - b.scores).abs().max() < 1e-4
+
+
+def test_roi_graph_is_not_overwritten_without_force(tmp_path):
+    model = build_perturbed(DEMO_DET)
+    out = tmp_path / 'det.onnx'
+    roi = tmp_path / 'det.roi_head.bbox_head.onnx'
+    roi.write_bytes(b'keep')
+    with pytest.raises(FileExistsError, match=r"\['[^']*det\.roi_head\."
+                       r"bbox_head\.onnx'\].*would write \['[^']*det\.onnx',"
+                       r" '[^']*det\.roi_head\.bbox_head\.onnx'\]"):
+        export_onnx(model, str(out), shape=(64, 64))
+    assert roi.read_bytes() == b'keep' and not out.exists()
+    assert export_onnx(model, str(out), shape=(64, 64), force=True) == [
+        str(out), str(roi)
+    ]
+    assert max_abs_diff(model, str(out), (64, 96), 2) < 1e-4
+
+
+def write_nan_classifier_graph(path):
+    """A graph ``input (B, 3, H, W) -> logits (B, 10)`` that is NaN."""
+    nan = onnx.numpy_helper.from_array(
+        np.full((3, 10), np.nan, dtype=np.float32), 'fc')
+    axes = onnx.numpy_helper.from_array(np.array([2, 3]), 'axes')
+    graph = helper.make_graph(
+        [helper.make_node('ReduceMean', ['input', 'axes'], ['pooled'],
+                          keepdims=0),
+         helper.make_node('MatMul', ['pooled', 'fc'], ['logits'])], 'g',
+        [helper.make_tensor_value_info('input', 1,
+                                       ['batch', 3, 'height', 'width'])],
+        [helper.make_tensor_value_info('logits', 1, ['batch', 10])],
+        initializer=[nan, axes])
+    onnx.save(helper.make_model(graph, opset_imports=[
+        helper.make_opsetid('', 18)]), str(path))
+
+
+def test_onnx_test_stops_at_non_finite_outputs(tmp_path):
+    write_nan_classifier_graph(tmp_path / 'nan.onnx')
+    proc = run_tool('tools/deploy/onnx_test.py', DEMO_CLS,
+                    tmp_path / 'nan.onnx', '--work-dir', tmp_path / 'ort')
+    assert proc.returncode != 0
+    assert "nan.onnx: non-finite (NaN or inf) outputs 'logits'" in proc.stderr
+    assert not (tmp_path / 'ort/metrics.json').exists()
+
+
+def test_tool_exports_a_converted_timm_model_with_its_checkpoint(tmp_path):
+    timm = pytest.importorskip('timm')
+    model = timm.create_model('mobilenetv3_small_050', num_classes=10)
+    mmgmconv.convert_to_gmconv(model, stem='conv_stem', sigma_init=2.0)
+    with torch.no_grad():
+        for p in model.conv_stem.sigma_predictor.parameters():
+            p.normal_(0, 0.5)
+    model.eval()
+    torch.save(model.state_dict(), tmp_path / 'm.pth')
+    out = tmp_path / 'm.onnx'
+    args = ['tools/deploy/export_onnx.py', 'timm:mobilenetv3_small_050',
+            tmp_path / 'm.pth', out, '--model-args', 'num_classes=10',
+            '--convert', 'stem=conv_stem', 'sigma_init=2.0', '--shape', 32,
+            32, '--verify', '--atol', '1e-4']
+    proc = run_tool(*args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f'wrote {out}\n' in proc.stdout
+    assert 'onnxruntime vs PyTorch at batch 3, 64x64' in proc.stdout
+    x = torch.randn(4, 3, 40, 40)
+    with torch.no_grad():
+        expected = model(x)
+    got = OrtGraph(str(out))(x)
+    assert (got - expected).abs().max() < 1e-4
+    proc = run_tool(*args)  # the second time: OUT exists
+    assert proc.returncode == 1
+    assert 'refusing to overwrite existing file(s)' in proc.stderr
+    assert 'Traceback' not in proc.stderr

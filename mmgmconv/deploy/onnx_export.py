@@ -1,11 +1,17 @@
-"""Export GMConv classifiers and detectors to ONNX with standard operators.
+"""Export GMConv models to ONNX with standard operators.
 
 What goes into ONNX is the tensor part of a model, after every S-GMConv is
 folded into a plain conv (``fuse_gmconv``, zero inference cost) and with
 D-GMConv running its batch-independent form (chosen by the layer itself
 during export):
 
-- a classifier (mmpretrain): one graph, normalised image -> logits;
+- a plain PyTorch module (e.g. a torchvision or timm model after
+  :func:`~mmgmconv.convert_to_gmconv`): one graph, ``module(input)`` ->
+  its output tensor(s) (``output``, or ``output.0``, ``output.1``, ... for
+  a tuple or list; nested ones as ``output.0.1``);
+- a classifier (mmpretrain, any mmengine ``BaseModel`` that is not a
+  detector): one graph, normalised image -> ``model(img, mode='tensor')``
+  (output ``logits``);
 - a detector (mmdet): one *dense* graph, normalised padded image ->
   the neck's features (outputs ``feat.{level}``) and the raw outputs of the
   RPN head (two-stage) or of the dense head (single-stage) (outputs
@@ -22,26 +28,45 @@ keeping mmdet's post-processing makes the detections equal those of
 ``model.predict``. This split is our choice; the paper does not discuss
 deployment.
 
-All graphs have a dynamic batch axis (RoI graphs: a dynamic RoI count) and
-dynamic height and width, and are exported by the TorchScript exporter
-(``dynamo=False``): the dynamo exporter needs ``onnxscript`` and
-specialises a batch of 1.
+All graphs have a dynamic batch axis (RoI graphs: a dynamic RoI count) and,
+unless ``dynamic_size=False``, dynamic height and width. They are exported
+by the TorchScript exporter (``dynamo=False``), our choice: torch's default
+dynamo exporter needs the extra package ``onnxscript`` and specialises a
+batch of 1, while the TorchScript exporter exports every GMConv layer
+(the D-GMConv stem at any batch included) with the packages of the
+``deploy`` extra.
+
+Nothing wrong is written: the model's weights and its outputs on the
+example input must be finite, each graph must pass ``onnx.checker`` and use
+standard operators only, and an existing file is never replaced unless
+``force=True``; each file is written to a temporary name in its folder and
+renamed, so a crash leaves the old file or the complete new one.
 """
 import copy
+import io
+import os
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+import tempfile
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 import onnx
 import torch
+from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from ..analysis import is_detector
+from ..engine.checkpoint_hook import sync_and_replace
 from ..ops import fuse_gmconv
 
 #: Operator domains of standard ONNX (the empty name is ``ai.onnx``).
 STANDARD_DOMAINS = ('', 'ai.onnx')
 #: RoI heads whose box heads are exported as RoI graphs.
 SUPPORTED_ROI_HEADS = ('StandardRoIHead', 'CascadeRoIHead')
+#: Opset versions ``export_onnx`` accepts: those the TorchScript exporter
+#: of torch writes (7 to 20; onnx and onnxruntime read them all). The
+#: GMConv classifiers and detectors here need at least 10 (strided slices,
+#: ``Resize``); a lower one is the exporter's error naming the operator.
+SUPPORTED_OPSETS = range(7, 21)
 
 
 def check_exportable(model: nn.Module, prefix: str = '') -> None:
@@ -158,14 +183,14 @@ def example_roi_feats(extractor: nn.Module, feats: Sequence[Tensor],
     wh = (torch.rand(num_rois, 2, generator=gen) * 0.3 + 0.05) * torch.tensor(
         [width, height])
     rois = torch.cat([torch.zeros(num_rois, 1), xy, xy + wh], dim=1)
-    return extractor(feats[:extractor.num_inputs], rois)
+    return extractor(feats[:extractor.num_inputs], rois.to(feats[0].device))
 
 
 def exported_parts(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     """``(module path, module)`` of every part of ``model`` that goes into
-    a graph: the whole classifier, or a detector's backbone, neck, RPN or
-    dense head and RoI box heads (not its RoI extractors: RoIAlign runs in
-    PyTorch)."""
+    a graph: the whole model unless it is a detector, else its backbone,
+    neck, RPN or dense head and RoI box heads (not its RoI extractors:
+    RoIAlign runs in PyTorch)."""
     if not is_detector(model):
         return [('', model)]
     parts = [('backbone', model.backbone)]
@@ -177,68 +202,220 @@ def exported_parts(model: nn.Module) -> List[Tuple[str, nn.Module]]:
                     for name, (head, _) in roi_box_heads(model).items()]
 
 
+def check_finite(tensors: Iterable[Tuple[str, Tensor]], what: str) -> None:
+    """Raise ``ValueError`` naming every floating-point tensor of
+    ``(name, tensor)`` pairs that holds a NaN or an infinity: ``what`` says
+    what they are (``'weight'``, ``'output'``)."""
+    bad = [
+        f'{name} ({int((~torch.isfinite(t)).sum())} of {t.numel()} values)'
+        for name, t in tensors
+        if t.is_floating_point() and not bool(torch.isfinite(t).all())
+    ]
+    if bad:
+        raise ValueError(f'non-finite (NaN or inf) {what}: ' +
+                         ', '.join(bad))
+
+
 def prepare_for_export(model: nn.Module) -> nn.Module:
-    """Eval mode, every S-GMConv folded, unsupported layers refused.
+    """Eval mode, on the CPU, every S-GMConv folded, unsupported layers and
+    non-finite weights (parameters and buffers of the exported parts)
+    refused.
 
-    Works on (and returns) a deep copy; ``model`` is left unfolded, as the
-    reference :func:`~mmgmconv.deploy.onnx_verify.max_abs_diff` compares
-    against.
+    Works on (and returns) a deep copy; ``model`` (on any device) is left
+    unfolded, as the reference
+    :func:`~mmgmconv.deploy.onnx_verify.max_abs_diff` compares against.
+    The graphs do not depend on the device they were traced on; tracing on
+    the CPU lets a model trained on a GPU export with the CPU input.
     """
-    folded = fuse_gmconv(copy.deepcopy(model).eval())
-    for prefix, part in exported_parts(folded):
+    if not isinstance(model, nn.Module):
+        raise TypeError(f'model must be an nn.Module, got {type(model)!r}')
+    for prefix, part in exported_parts(model):
         check_exportable(part, prefix)
-    return folded
+        check_finite(
+            part.state_dict(prefix=f'{prefix}.' if prefix else '').items(),
+            'weights in the model')
+    return fuse_gmconv(copy.deepcopy(model).cpu().eval())
 
 
-def export_graph(module: nn.Module, example: Tensor, path: str,
-                 output_names: List[str], spatial_axes: bool,
-                 opset: int = 17) -> None:
-    """Export ``module(example)`` to ``path`` (input ``input``, dynamic
-    batch, and dynamic height and width if ``spatial_axes``), then check the
-    file and that it uses standard operators only."""
+def tensor_forward(model: nn.Module) -> nn.Module:
+    """The module whose ``forward(input)`` the (dense) graph computes:
+    :class:`DenseDetector` for a detector, :class:`ClassifierLogits` for
+    another mmengine ``BaseModel``, ``model`` itself for a plain module."""
+    if is_detector(model):
+        return DenseDetector(model)
+    if isinstance(model, BaseModel):
+        return ClassifierLogits(model)
+    return model
+
+
+def named_outputs(outs, prefix: str) -> List[Tuple[str, Tensor]]:
+    """``(name, tensor)`` of each tensor of ``outs`` (a tensor or nested
+    tuples and lists of them) in the order the exporter flattens them:
+    ``prefix`` for a tensor, ``prefix.{i}...`` inside a tuple or list."""
+    if isinstance(outs, Tensor):
+        return [(prefix, outs)]
+    if isinstance(outs, (tuple, list)):
+        return [
+            named for i, out in enumerate(outs)
+            for named in named_outputs(out, f'{prefix}.{i}')
+        ]
+    raise TypeError(f'output {prefix!r} is a {type(outs).__name__}; ONNX '
+                    'export takes a module that returns a tensor or (nested) '
+                    'tuples or lists of tensors (wrap the model in a module '
+                    'that returns those)')
+
+
+def graph_outputs(model: nn.Module, outs) -> List[Tuple[str, Tensor]]:
+    """``(output name, tensor)`` of the graph of ``tensor_forward(model)``
+    whose PyTorch outputs are ``outs``."""
+    if is_detector(model):
+        return [(name, tensor) for name, (_, tensor) in zip(
+            dense_output_names(*outs), named_outputs(outs, 'dense'))]
+    prefix = 'logits' if isinstance(model, BaseModel) else 'output'
+    return named_outputs(outs, prefix)
+
+
+def check_opset(opset: int) -> None:
+    """Raise ``ValueError`` unless ``opset`` is in :data:`SUPPORTED_OPSETS`."""
+    if isinstance(opset, bool) or not isinstance(
+            opset, int) or opset not in SUPPORTED_OPSETS:
+        raise ValueError(
+            f'opset must be an integer from {SUPPORTED_OPSETS.start} to '
+            f'{SUPPORTED_OPSETS.stop - 1} (the versions the TorchScript '
+            f'exporter of torch writes; default 17), got {opset!r}')
+
+
+def export_graph(module: nn.Module, example: Tensor,
+                 outputs: List[Tuple[str, Tensor]], spatial_axes: bool,
+                 opset: int) -> bytes:
+    """``module(example)`` as a serialised ONNX graph (input ``input``,
+    dynamic batch, and dynamic height and width if ``spatial_axes``), after
+    checking the outputs ``(name, tensor)`` of ``module(example)`` are
+    finite, and the graph with ``onnx.checker`` and for standard operators.
+    """
+    check_finite(outputs, 'output on the example input')
+    output_names = [name for name, _ in outputs]
     axes = {0: 'batch'}
     if spatial_axes:
         axes.update({2: 'height', 3: 'width'})
     dynamic_axes = {'input': axes, **{n: {0: 'batch'} for n in output_names}}
-    torch.onnx.export(module, (example, ), path, input_names=['input'],
-                      output_names=output_names, dynamic_axes=dynamic_axes,
-                      opset_version=opset, dynamo=False)
-    graph = onnx.load(path)
+    buffer = io.BytesIO()
+    try:
+        torch.onnx.export(module, (example, ), buffer, input_names=['input'],
+                          output_names=output_names,
+                          dynamic_axes=dynamic_axes, opset_version=opset,
+                          dynamo=False)
+    except torch.onnx.errors.OnnxExporterError as error:
+        raise ValueError(f'the TorchScript exporter cannot export '
+                         f'{type(module).__name__} at opset {opset}: '
+                         f'{error}') from error
+    graph = onnx.load_from_string(buffer.getvalue())
     onnx.checker.check_model(graph)
     check_standard_domains(graph)
+    return buffer.getvalue()
 
 
-def export_onnx(model: nn.Module, out: str, shape: Tuple[int, int] = (224,
-                                                                       224),
-                batch: int = 2, opset: int = 17) -> List[str]:
-    """Export ``model`` (classifier or detector) and return the paths
-    written: ``[out]`` for a classifier or single-stage detector, ``[out]``
-    followed by one RoI graph per box head for a two-stage detector.
+def write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to a temporary file in ``path``'s folder, sync it and
+    rename it to ``path``: ``path`` holds its old content or all of
+    ``data``, never a part."""
+    folder = osp.dirname(osp.abspath(path))
+    fd, partial = tempfile.mkstemp(dir=folder, prefix=osp.basename(path) +
+                                   '.', suffix='.partial')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+        sync_and_replace(partial, path)
+    except BaseException:
+        if osp.exists(partial):
+            os.remove(partial)
+        raise
+
+
+def graph_paths(model: nn.Module, out: str) -> List[str]:
+    """The files :func:`export_onnx` writes for ``model``: ``[out]``, and
+    for a two-stage detector one RoI graph per box head after it."""
+    if not is_detector(model):
+        return [out]
+    return [out] + [roi_graph_path(out, name) for name in roi_box_heads(model)]
+
+
+def example_input(shape: Sequence[int], batch: int) -> Tensor:
+    """A random ``(batch, C, H, W)`` input, ``shape`` = ``(H, W)`` (three
+    channels) or ``(C, H, W)``; raises ``ValueError`` for other shapes."""
+    if (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1
+            or len(shape) not in (2, 3)
+            or not all(isinstance(s, int) and s >= 1 for s in shape)):
+        raise ValueError(f'shape must be (H, W) or (C, H, W) of positive '
+                         f'integers and batch a positive integer, got shape '
+                         f'{tuple(shape)!r} and batch {batch!r}')
+    shape = tuple(shape) if len(shape) == 3 else (3, *shape)
+    return torch.randn(batch, *shape,
+                       generator=torch.Generator().manual_seed(batch))
+
+
+def export_onnx(model: nn.Module,
+                out: str,
+                shape: Sequence[int] = (224, 224),
+                batch: int = 2,
+                opset: int = 17,
+                force: bool = False,
+                dynamic_size: bool = True) -> List[str]:
+    """Export ``model`` (a plain module, classifier or detector) and return
+    the paths written: ``[out]``, followed for a two-stage detector by one
+    RoI graph per box head.
+
+    Nothing is written if a check fails: a weight (parameter or buffer) or
+    an output on the example input that is not finite, a layer standard
+    ONNX cannot express, a graph ``onnx.checker`` rejects, or an existing
+    file among the paths (unless ``force``). Compare the graphs with the
+    PyTorch model at other batch sizes with
+    :func:`~mmgmconv.deploy.onnx_verify.max_abs_diff`.
 
     Args:
-        model: An mmpretrain classifier or mmdet detector (not modified).
-        out: Path of the (dense) graph.
-        shape: ``(H, W)`` of the example input (the graphs accept others).
+        model: Not modified. A plain ``nn.Module`` (e.g. a timm or
+            torchvision model after ``convert_to_gmconv``) whose
+            ``forward(x)`` takes one ``(B, C, H, W)`` tensor and returns a
+            tensor or tuples or lists of tensors; an mmpretrain classifier
+            or an mmdet detector.
+        out: Path of the (dense) graph; a missing folder is created.
+        shape: ``(H, W)`` (three channels) or ``(C, H, W)`` of the example
+            input. With ``dynamic_size`` the graphs accept other sizes.
         batch: Batch size of the example input (the graphs accept others).
-        opset: ONNX opset version.
+        opset: ONNX opset version, in :data:`SUPPORTED_OPSETS`.
+        force: Replace existing files at the paths.
+        dynamic_size: Make the input's height and width dynamic axes. Set
+            it to False for a model that only works at one input size
+            (e.g. a vision transformer with fixed position embeddings).
     """
+    check_opset(opset)
+    example = example_input(shape, batch)
     folded = prepare_for_export(model)
-    example = torch.randn(batch, 3, *shape)
+    paths = graph_paths(folded, out)
+    existing = [path for path in paths if osp.lexists(path)]
+    if existing and not force:
+        raise FileExistsError(
+            f'refusing to overwrite existing file(s) {existing} (pass '
+            f'force=True, --force in tools/deploy/export_onnx.py, or choose '
+            f'another OUT); the export would write {paths}')
+    graphs = []
     with torch.no_grad():
-        if not is_detector(folded):
-            export_graph(ClassifierLogits(folded), example, out, ['logits'],
-                    True, opset)
-            return [out]
-        dense = DenseDetector(folded)
-        feats, head_outs = dense(example)
-        export_graph(dense, example, out, dense_output_names(feats, head_outs),
-                True, opset)
-        paths = [out]
-        for name, (head, extractor) in roi_box_heads(folded).items():
-            path = roi_graph_path(out, name)
-            rois = example_roi_feats(extractor, feats, 2 * batch)
-            outputs = head(rois)
-            names = [f'out.{i}' for i in range(len(outputs))]
-            export_graph(head, rois, path, names, False, opset)
-            paths.append(path)
+        forward = tensor_forward(folded)
+        outs = forward(example)
+        graphs.append(
+            export_graph(forward, example, graph_outputs(folded, outs),
+                         dynamic_size, opset))
+        if is_detector(folded):
+            feats = outs[0]
+            for name, (head, extractor) in roi_box_heads(folded).items():
+                rois = example_roi_feats(extractor, feats, 2 * batch)
+                head_outs = head(rois)
+                graphs.append(
+                    export_graph(
+                        head, rois,
+                        [(f'out.{i}', t)
+                         for i, t in enumerate(head_outs)], False, opset))
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    for path, graph in zip(paths, graphs):
+        write_atomically(path, graph)
     return paths

@@ -23,6 +23,10 @@ from .onnx_export import roi_box_heads, roi_graph_path
 class OrtGraph:
     """An onnxruntime session called like a module: tensors in, tensors out.
 
+    Every output must be finite: a NaN or an infinity is a ``ValueError``
+    naming the graph and the output, so that no metric, detection or
+    comparison is computed from it.
+
     Args:
         path: The ``.onnx`` file.
         threads: ``intra_op_num_threads`` (``None``: onnxruntime's default).
@@ -34,13 +38,24 @@ class OrtGraph:
         options = ort.SessionOptions()
         if threads is not None:
             options.intra_op_num_threads = threads
+        self.path = path
         self.session = ort.InferenceSession(
             path, options, providers=['CPUExecutionProvider'])
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
 
     def run_numpy(self, *arrays: np.ndarray) -> List[np.ndarray]:
-        return self.session.run(None, dict(zip(self.input_names, arrays)))
+        outs = self.session.run(None, dict(zip(self.input_names, arrays)))
+        bad = [
+            f'{name!r} ({int((~np.isfinite(out)).sum())} of {out.size} '
+            'values)' for name, out in zip(self.output_names, outs)
+            if np.issubdtype(out.dtype, np.floating)
+            and not np.isfinite(out).all()
+        ]
+        if bad:
+            raise ValueError(f'ONNX graph {self.path}: non-finite (NaN or '
+                             f'inf) outputs {", ".join(bad)}')
+        return outs
 
     def __call__(self, *tensors: Tensor) -> Union[Tensor, tuple]:
         outs = self.run_numpy(

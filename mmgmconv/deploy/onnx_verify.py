@@ -1,47 +1,64 @@
 """Compare exported graphs under onnxruntime with the PyTorch model."""
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from ..analysis import is_detector
-from .onnx_export import (ClassifierLogits, DenseDetector, example_roi_feats,
-                          roi_box_heads, roi_graph_path)
+from .onnx_export import (example_input, example_roi_feats, graph_outputs,
+                          named_outputs, roi_box_heads, roi_graph_path,
+                          tensor_forward)
 from .onnx_runtime import OrtGraph
 
 
-def _flatten(outs) -> List[torch.Tensor]:
-    if isinstance(outs, torch.Tensor):
-        return [outs]
-    return [t for o in outs for t in _flatten(o)]
-
-
-def _max_diff(graph: OrtGraph, module: nn.Module, x: torch.Tensor) -> float:
-    expected = _flatten(module(x))
-    got = _flatten(graph(x))
+def _max_diff(graph: OrtGraph, expected: List[Tuple[str, torch.Tensor]],
+              x: torch.Tensor) -> float:
+    """Largest absolute difference between ``graph(x)`` and the PyTorch
+    outputs ``expected`` (``(name, tensor)``); ``ValueError`` if the
+    output counts or shapes differ or a PyTorch output is not finite (a
+    graph output that is not finite is :class:`OrtGraph`'s error)."""
+    bad = [name for name, t in expected if not bool(torch.isfinite(t).all())]
+    if bad:
+        raise ValueError(f'the PyTorch model gives non-finite (NaN or inf) '
+                         f'outputs {bad}; nothing to compare the graph with')
+    expected = [(name, t.cpu()) for name, t in expected]
+    got = [t for _, t in named_outputs(graph(x), 'graph')]
     if len(got) != len(expected):
-        raise ValueError(f'the graph has {len(got)} outputs, the model '
+        raise ValueError(f'{graph.path} has {len(got)} outputs, the model '
                          f'{len(expected)}')
-    return max(float((g - e).abs().max()) if e.numel() else 0.0
-               for g, e in zip(got, expected))
+    diff = 0.0
+    for g, (name, e) in zip(got, expected):
+        if g.shape != e.shape:
+            raise ValueError(f'{graph.path}: output {name!r} has shape '
+                             f'{tuple(g.shape)}, the model '
+                             f'{tuple(e.shape)}')
+        if e.numel():
+            diff = max(diff, float((g - e).abs().max()))
+    return diff
 
 
 @torch.no_grad()
-def max_abs_diff(model: nn.Module, path: str, shape: Tuple[int, int],
+def max_abs_diff(model: nn.Module, path: str, shape: Sequence[int],
                  batch: int) -> float:
     """Largest absolute difference between the graph(s) exported to
-    ``path`` under onnxruntime and ``model`` (unfolded, eval mode) on a
-    random ``(batch, 3, *shape)`` input; RoI graphs are compared on
-    ``2 * batch + 1`` RoIs of that input."""
+    ``path`` by :func:`~mmgmconv.deploy.export_onnx` under onnxruntime and
+    ``model`` (unfolded, eval mode) on a random ``(batch, C, H, W)`` input,
+    ``shape`` = ``(H, W)`` (three channels) or ``(C, H, W)``; RoI graphs
+    are compared on ``2 * batch + 1`` RoIs of that input. Raises
+    ``ValueError`` naming the output if either side is not finite."""
     model.eval()
-    x = torch.randn(batch, 3, *shape,
-                    generator=torch.Generator().manual_seed(batch))
+    x = example_input(shape, batch)
+    device = next(model.parameters(), x).device
+    forward = tensor_forward(model)
+    diff = _max_diff(OrtGraph(path),
+                     graph_outputs(model, forward(x.to(device))), x)
     if not is_detector(model):
-        return _max_diff(OrtGraph(path), ClassifierLogits(model), x)
-    diff = _max_diff(OrtGraph(path), DenseDetector(model), x)
-    feats = model.extract_feat(x)
+        return diff
+    feats = model.extract_feat(x.to(device))
     for name, (head, extractor) in roi_box_heads(model).items():
         rois = example_roi_feats(extractor, feats, 2 * batch + 1)
-        diff = max(diff,
-                   _max_diff(OrtGraph(roi_graph_path(path, name)), head, rois))
+        expected = [(f'out.{i}', t) for i, t in enumerate(head(rois))]
+        diff = max(
+            diff,
+            _max_diff(OrtGraph(roi_graph_path(path, name)), expected, rois))
     return diff

@@ -6,8 +6,10 @@ Runs the config's test loop and evaluator (mmengine ``Runner.test``) with
 the tensor part from MODEL.onnx (and, for two-stage detectors, the RoI box
 head graphs written next to it by tools/deploy/export_onnx.py) and the
 post-processing from mmdet / mmpretrain; prints the same metrics table as
-tools/test.py and saves it to WORK_DIR/metrics.json. No checkpoint is
-needed: every weight that computes something is in the graphs.
+tools/test.py and saves it to WORK_DIR/metrics.json (written to a temporary
+name and renamed). No checkpoint is needed: every weight that computes
+something is in the graphs. A graph output that is not finite (NaN or inf)
+stops the run with an error naming the graph and the output.
 """
 import argparse
 import json
@@ -17,6 +19,7 @@ from mmengine.config import Config
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.deploy import build_ort_model
+from mmgmconv.engine.checkpoint_hook import write_text_atomically
 from mmgmconv.utils import (add_common_args, apply_common_args,
                              build_test_runner, metrics_table,
                              parse_tool_args)
@@ -43,9 +46,10 @@ def main():
     metrics = runner.test()
     print(f'\n{osp.basename(args.config)} (onnxruntime: {args.onnx})\n'
           f'{metrics_table(metrics)}')
-    with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
-        json.dump(dict(config=args.config, onnx=args.onnx, metrics=metrics),
-                  f, indent=2)
+    write_text_atomically(
+        osp.join(cfg.work_dir, 'metrics.json'),
+        json.dumps(dict(config=args.config, onnx=args.onnx, metrics=metrics),
+                   indent=2))
 
 
 if __name__ == '__main__':
