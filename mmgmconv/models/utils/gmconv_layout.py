@@ -79,7 +79,7 @@ def log_gmconv_layout(backbone: nn.Module,
         print_log(
             f'{name}: {frozen_by} freezes the GMConv layers of '
             f'{", ".join(frozen_gm)}: their sigma and sigma predictor will '
-            f'not train (they keep their initial or loaded values). Set '
-            f'frozen_stages=-1 (or lower) to train them.',
+            f'not train (they keep their initial or loaded values). Lower '
+            f'frozen_stages (-1: nothing frozen) to train them.',
             logger='current',
             level=logging.WARNING)
