@@ -391,3 +391,23 @@ def test_fused_checkpoint_into_gmresnet_and_stock_resnet(tmp_path):
     with torch.no_grad():
         for ours, theirs in zip(det(x), gm(x)):
             torch.testing.assert_close(ours, theirs)
+
+
+# --- issue 22: GMResNet_CIFAR's defaults follow the depth ---
+
+@pytest.mark.parametrize('depth,stages,out', [(20, 3, (2, 64, 8, 8)),
+                                              (56, 3, (2, 64, 8, 8)),
+                                              (18, 4, (2, 512, 4, 4))])
+def test_cifar_resnet_defaults_follow_the_depth(depth, stages, out):
+    """GMResNet_CIFAR(depth=20) failed with the default num_stages=4."""
+    from mmgmconv.models import GMResNet_CIFAR
+    model = GMResNet_CIFAR(depth=depth, gmconv_stages=(True, ) * (stages + 1))
+    assert len(model.res_layers) == stages
+    assert model(torch.randn(2, 3, 32, 32))[0].shape == out
+    if stages == 3:
+        explicit = GMResNet_CIFAR(
+            depth=depth, num_stages=3, stem_channels=16, base_channels=16,
+            strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(2, ))
+        assert [(n, p.shape) for n, p in explicit.named_parameters()] == [
+            (n, p.shape) for n, p in model.named_parameters()
+            if 'sigma' not in n]
