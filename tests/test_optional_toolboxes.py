@@ -166,7 +166,8 @@ def test_star_import_without_toolboxes():
     code = HIDE.format(hidden=['mmdet', 'mmpretrain']) + """
 from mmgmconv import *
 from mmgmconv.models import *
+names = dir()
 print(sorted(k for k in ('SGMConv', 'convert_to_gmconv', 'GMResNet')
-             if k in dir()))
+             if k in names))
 """
     assert run_python(code).strip() == "['SGMConv', 'convert_to_gmconv']"
