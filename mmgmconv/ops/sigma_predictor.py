@@ -15,6 +15,9 @@ class ZeroInitLinear(nn.Linear):
     """
 
     def reset_parameters(self) -> None:
+        # nn.Linear's draw first, so a seeded build consumes the random
+        # numbers it always did and the layers after it start as before
+        super().reset_parameters()
         nn.init.zeros_(self.weight)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
