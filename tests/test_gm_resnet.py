@@ -298,13 +298,15 @@ def test_build_logs_gmconv_parts_and_warns_about_frozen_ones(mm_log):
     mm_log.clear()
     GMResNet(18, base_channels=8, gmconv_stages=(False, True, True, False,
                                                   False), frozen_stages=1)
-    assert gm_lines(mm_log)[0] == ('GMResNet: GMConv in layer1 (S), layer2 (S); '
-                         'frozen: layer1 (frozen_stages=1)')
-    assert 'freezes the GMConv layers of layer1:' in gm_lines(mm_log)[1]
+    lines = gm_lines(mm_log)
+    assert lines[0] == ('GMResNet: GMConv in layer1 (S), layer2 (S); '
+                        'frozen: layer1 (frozen_stages=1)')
+    assert 'freezes the GMConv layers of layer1:' in lines[1]
     mm_log.clear()
     GMResNet(18, base_channels=8, gmconv_stages=ALL, frozen_stages=-1)
-    assert gm_lines(mm_log) == ['GMResNet: GMConv in stem (D), layer1 (S), layer2 (S), '
-                      'layer3 (S), layer4 (S); frozen: none']
+    assert gm_lines(mm_log) == [
+        'GMResNet: GMConv in stem (D), layer1 (S), layer2 (S), layer3 (S), '
+        'layer4 (S); frozen: none']
 
 
 def test_build_warns_without_any_gmconv(mm_log):
@@ -317,14 +319,16 @@ def test_build_warns_without_any_gmconv(mm_log):
     assert gm_lines(mm_log) == ['GMResNet: no GMConv layer (all convs plain)']
     mm_log.clear()  # the stock way: every conv S-GMConv through conv_cfg
     GMResNet(18, base_channels=8, conv_cfg=dict(type='SGMConv'))
-    assert gm_lines(mm_log)[0].startswith('GMResNet: GMConv in stem (S), layer1 (S)')
+    assert gm_lines(mm_log)[0].startswith(
+        'GMResNet: GMConv in stem (S), layer1 (S)')
 
 
 def test_deploy_build_logs_folded_layers_without_warning(mm_log):
     GMResNet(18, base_channels=8, gmconv_stages=(False, True, False, False,
                                                   False), deploy=True,
              frozen_stages=1)
-    assert gm_lines(mm_log) == ['GMResNet: GMConv in layer1 (folded S); frozen: none']
+    assert gm_lines(mm_log) == [
+        'GMResNet: GMConv in layer1 (folded S); frozen: none']
 
 
 def test_classification_backbones_log_their_gmconv(mm_log):
@@ -332,21 +336,23 @@ def test_classification_backbones_log_their_gmconv(mm_log):
     GMResNet_CIFAR(20, num_stages=3, stem_channels=16, base_channels=16,
                    strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(2, ),
                    gmconv_stages=(True, ) * 4, frozen_stages=0)
-    assert gm_lines(mm_log)[0] == ('GMResNet_CIFAR: GMConv in stem (D), layer1 (S), '
-                         'layer2 (S), layer3 (S); frozen: stem '
-                         '(frozen_stages=0)')
-    assert 'freezes the GMConv layers of stem:' in gm_lines(mm_log)[1]
+    lines = gm_lines(mm_log)
+    assert lines[0] == ('GMResNet_CIFAR: GMConv in stem (D), layer1 (S), '
+                        'layer2 (S), layer3 (S); frozen: stem '
+                        '(frozen_stages=0)')
+    assert 'freezes the GMConv layers of stem:' in lines[1]
     mm_log.clear()
     GMAlexNet(stem_conv_cfg=dict(type='DGMConv'),
               conv_cfg=dict(type='SGMConv'))
-    assert gm_lines(mm_log) == ['GMAlexNet: GMConv in stem (D), conv2-5 (S); frozen: '
-                      'none']
+    assert gm_lines(mm_log) == [
+        'GMAlexNet: GMConv in stem (D), conv2-5 (S); frozen: none']
     mm_log.clear()
     GMMobileNetV2(widen_factor=0.25, stem_conv_cfg=dict(type='DGMConv'),
                   frozen_stages=1)
-    assert gm_lines(mm_log)[0] == ('GMMobileNetV2: GMConv in stem (D); frozen: stem '
-                         '(frozen_stages=1)')
-    assert 'freezes the GMConv layers of stem:' in gm_lines(mm_log)[1]
+    lines = gm_lines(mm_log)
+    assert lines[0] == ('GMMobileNetV2: GMConv in stem (D); frozen: stem '
+                        '(frozen_stages=1)')
+    assert 'freezes the GMConv layers of stem:' in lines[1]
 
 
 @pytest.mark.parametrize('detector', ['faster-rcnn', 'cascade-rcnn'])
