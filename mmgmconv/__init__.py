@@ -15,6 +15,7 @@ __version__ = '0.1.0'
 allow_mmengine_checkpoint_types()
 
 
+# GMResNet is not in __all__: `from mmgmconv import *` would import mmdet
 def __getattr__(name):
     if name == 'GMResNet':  # imports mmdet.models: on first access only
         return models.GMResNet
@@ -23,7 +24,6 @@ def __getattr__(name):
 
 __all__ = [
     'gaussian_mask', 'SIGMA_MIN', 'SGMConv', 'DGMConv', 'PRED_PATTERNS',
-    'SigmaPredictor', 'fuse_gmconv', 'convert_to_gmconv', 'GMResNet',
-    'SigmaLoggerHook',
+    'SigmaPredictor', 'fuse_gmconv', 'convert_to_gmconv', 'SigmaLoggerHook',
     'allow_mmengine_checkpoint_types'
 ]

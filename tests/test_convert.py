@@ -391,3 +391,33 @@ def test_plain_pytorch_example_trains_and_folds(capsys):
     assert result['max_logit_change'] < 1e-4
     assert 'conv1' in result['sigmas'] and 'layer4.1.conv2' in result['sigmas']
     assert 'learned sigmas:' in capsys.readouterr().out
+
+
+# --- issue 19: meta device, sigma_init range ---
+
+def test_meta_model_converted_then_to_empty_and_reset_parameters():
+    """to_empty left sigma and the predictor's zero last FC uninitialised;
+    reset_parameters (what torch asks for after to_empty) restores them."""
+    with torch.device('meta'):
+        model = nn.Sequential(nn.Conv2d(3, 8, 7, padding=3), nn.ReLU(),
+                              nn.Conv2d(8, 8, 3, padding=1))
+    convert_to_gmconv(model, stem='0', sigma_init=2.0)
+    model.to_empty(device='cpu')
+    for module in model.modules():
+        if hasattr(module, 'reset_parameters'):
+            module.reset_parameters()
+    assert isinstance(model[0], DGMConv) and isinstance(model[2], SGMConv)
+    assert model[2].sigma.item() == 2.0
+    fc2 = model[0].sigma_predictor.fc2
+    assert fc2.weight.eq(0).all() and fc2.bias.eq(0).all()
+    model(torch.randn(1, 3, 9, 9))
+    assert model[0].last_sigmas.eq(2.0).all()
+
+
+@pytest.mark.parametrize('value', [1e-300, float('nan'), 1e300])
+def test_sigma_init_out_of_range_names_the_value(value):
+    model = nn.Sequential(nn.Conv2d(3, 8, 3))
+    with pytest.raises(ValueError, match=r"converting '0' to SGMConv: "
+                       r'sigma_init must be'):
+        convert_to_gmconv(model, sigma_init=value)
+    assert type(model[0]) is nn.Conv2d

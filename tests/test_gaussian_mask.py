@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 import torch
@@ -96,3 +97,30 @@ def test_bad_sigma_shapes_and_types():
         gaussian_mask(3, torch.ones(2, 2))
     with pytest.raises(TypeError, match='sigma1 must be a real number'):
         gaussian_mask(3, 'wide')
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), -float('inf')])
+def test_non_finite_sigma_raises_naming_it(bad):
+    """A NaN sigma gave an all-NaN mask (issue 19)."""
+    with pytest.raises(ValueError, match=r'sigma1 must be finite.*' +
+                       str(bad).replace('inf', r'inf\]?')):
+        gaussian_mask(3, torch.tensor(bad))
+    with pytest.raises(ValueError, match=r'sigma2 must be finite'):
+        gaussian_mask(3, torch.tensor([1.0, 2.0]), torch.tensor([1.0, bad]))
+    with pytest.raises(ValueError, match='sigma1 must be finite and > 0'):
+        gaussian_mask(3, bad)
+
+
+@pytest.mark.parametrize('value', [1e300, 1e-300])
+def test_float_sigma_that_does_not_fit_float32(value):
+    with pytest.raises(ValueError, match=re.escape(
+            f'sigma1={value!r} does not fit float32')):
+        gaussian_mask(3, value)
+
+
+def test_non_finite_check_is_skipped_while_tracing():
+    """No values to check in a trace (and no device sync in a graph)."""
+    traced = torch.jit.trace(lambda s: gaussian_mask(3, s),
+                             torch.tensor(2.0))
+    torch.testing.assert_close(traced(torch.tensor(3.0)),
+                               gaussian_mask(3, 3.0))

@@ -280,3 +280,140 @@ def test_deploy_loads_fused_and_unfused_checkpoints_strictly():
     assert gm.deploy and list(gm.state_dict()) == list(deploy.state_dict())
     assert [type(m) for m in gm.modules()] == [
         type(m) for m in deploy.modules()]
+
+
+# --- issue 19: the build says where GMConv is and what is frozen ---
+
+def gm_lines(log):
+    """The backbones' GMConv lines of the log (not the registry's)."""
+    return [line for line in log if line.startswith('GM')]
+
+def test_build_logs_gmconv_parts_and_warns_about_frozen_ones(mm_log):
+    GMResNet(18, base_channels=8, gmconv_stages=STEM_L1, frozen_stages=1)
+    assert ('GMResNet: GMConv in stem (D), layer1 (S); frozen: stem, layer1 '
+            '(frozen_stages=1)') in mm_log
+    assert ('GMResNet: frozen_stages=1 freezes the GMConv layers of stem, '
+            'layer1: their sigma and sigma predictor will not train') in \
+        '\n'.join(gm_lines(mm_log))
+    mm_log.clear()
+    GMResNet(18, base_channels=8, gmconv_stages=(False, True, True, False,
+                                                  False), frozen_stages=1)
+    lines = gm_lines(mm_log)
+    assert lines[0] == ('GMResNet: GMConv in layer1 (S), layer2 (S); '
+                        'frozen: layer1 (frozen_stages=1)')
+    assert 'freezes the GMConv layers of layer1:' in lines[1]
+    mm_log.clear()
+    GMResNet(18, base_channels=8, gmconv_stages=ALL, frozen_stages=-1)
+    assert gm_lines(mm_log) == [
+        'GMResNet: GMConv in stem (D), layer1 (S), layer2 (S), layer3 (S), '
+        'layer4 (S); frozen: none']
+
+
+def test_build_warns_without_any_gmconv(mm_log):
+    GMResNet(18, base_channels=8)
+    assert len(gm_lines(mm_log)) == 1 and gm_lines(mm_log)[0].startswith(
+        'GMResNet: no GMConv layer (all convs plain): no GMConv was asked '
+        'for')
+    mm_log.clear()
+    GMResNet(18, base_channels=8, gmconv_stages=(False, ) * 5)
+    assert gm_lines(mm_log) == ['GMResNet: no GMConv layer (all convs plain)']
+    mm_log.clear()  # the stock way: every conv S-GMConv through conv_cfg
+    GMResNet(18, base_channels=8, conv_cfg=dict(type='SGMConv'))
+    assert gm_lines(mm_log)[0].startswith(
+        'GMResNet: GMConv in stem (S), layer1 (S)')
+
+
+def test_deploy_build_logs_folded_layers_without_warning(mm_log):
+    GMResNet(18, base_channels=8, gmconv_stages=(False, True, False, False,
+                                                  False), deploy=True,
+             frozen_stages=1)
+    assert gm_lines(mm_log) == [
+        'GMResNet: GMConv in layer1 (folded S); frozen: none']
+
+
+def test_classification_backbones_log_their_gmconv(mm_log):
+    from mmgmconv.models import GMAlexNet, GMMobileNetV2, GMResNet_CIFAR
+    GMResNet_CIFAR(20, num_stages=3, stem_channels=16, base_channels=16,
+                   strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(2, ),
+                   gmconv_stages=(True, ) * 4, frozen_stages=0)
+    lines = gm_lines(mm_log)
+    assert lines[0] == ('GMResNet_CIFAR: GMConv in stem (D), layer1 (S), '
+                        'layer2 (S), layer3 (S); frozen: stem '
+                        '(frozen_stages=0)')
+    assert 'freezes the GMConv layers of stem:' in lines[1]
+    mm_log.clear()
+    GMAlexNet(stem_conv_cfg=dict(type='DGMConv'),
+              conv_cfg=dict(type='SGMConv'))
+    assert gm_lines(mm_log) == [
+        'GMAlexNet: GMConv in stem (D), conv2-5 (S); frozen: none']
+    mm_log.clear()
+    GMMobileNetV2(widen_factor=0.25, stem_conv_cfg=dict(type='DGMConv'),
+                  frozen_stages=1)
+    lines = gm_lines(mm_log)
+    assert lines[0] == ('GMMobileNetV2: GMConv in stem (D); frozen: stem '
+                        '(frozen_stages=1)')
+    assert 'freezes the GMConv layers of stem:' in lines[1]
+
+
+@pytest.mark.parametrize('detector', ['faster-rcnn', 'cascade-rcnn'])
+def test_table_v_configs_state_what_they_freeze(detector):
+    """The choice lives once, in the Stem L1-L4 config the others inherit
+    (configs/README.md says why)."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    root = Path(__file__).parents[1] / 'configs/gmconv'
+    base = root / f'{detector}_r50-gmconv-stem-l1-l4_fpn_1x_coco.py'
+    assert re.search(r'^        frozen_stages=1,$', base.read_text(), re.M)
+    for path in root.glob(f'{detector}_r50-gmconv-*.py'):
+        if path != base:
+            assert 'frozen_stages' not in path.read_text(), path
+            assert Config.fromfile(path).model.backbone.frozen_stages == 1
+
+
+# --- issue 19: a folded checkpoint is never masked a second time ---
+
+def test_fused_checkpoint_into_gmresnet_and_stock_resnet(tmp_path):
+    gm = trained_all_gmconv(18)
+    fused = fuse_gmconv(copy.deepcopy(gm))
+    save_mmpretrain_style(fused, tmp_path / 'fused.pth')
+    init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'fused.pth'),
+                    prefix='backbone.')
+    # S-GMConv layers (ours or a stock ResNet's conv_cfg): a clear stop
+    for model in (GMResNet(18, base_channels=8, gmconv_stages=STEM_L1,
+                           init_cfg=init_cfg),
+                  ResNet(18, base_channels=8, init_cfg=init_cfg,
+                         conv_cfg=dict(type='SGMConv'))):
+        with pytest.raises(ValueError, match=r'^layer1\.0\.conv1: the '
+                           r'checkpoint holds a folded S-GMConv.*deploy=True'):
+            model.init_weights()
+    # Stem L1 with deploy=True: the D-GMConv stem loads, layer1 is folded
+    # already, the plain layer2-4 take the folded weights as they are
+    det = GMResNet(18, base_channels=8, gmconv_stages=STEM_L1, deploy=True,
+                   init_cfg=init_cfg)
+    det.init_weights()
+    det.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        for ours, theirs in zip(det(x), gm(x)):
+            torch.testing.assert_close(ours, theirs)
+
+
+# --- issue 22: GMResNet_CIFAR's defaults follow the depth ---
+
+@pytest.mark.parametrize('depth,stages,out', [(20, 3, (2, 64, 8, 8)),
+                                              (56, 3, (2, 64, 8, 8)),
+                                              (18, 4, (2, 512, 4, 4))])
+def test_cifar_resnet_defaults_follow_the_depth(depth, stages, out):
+    """GMResNet_CIFAR(depth=20) failed with the default num_stages=4."""
+    from mmgmconv.models import GMResNet_CIFAR
+    model = GMResNet_CIFAR(depth=depth, gmconv_stages=(True, ) * (stages + 1))
+    assert len(model.res_layers) == stages
+    assert model(torch.randn(2, 3, 32, 32))[0].shape == out
+    if stages == 3:
+        explicit = GMResNet_CIFAR(
+            depth=depth, num_stages=3, stem_channels=16, base_channels=16,
+            strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(2, ))
+        assert [(n, p.shape) for n, p in explicit.named_parameters()] == [
+            (n, p.shape) for n, p in model.named_parameters()
+            if 'sigma' not in n]

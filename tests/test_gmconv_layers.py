@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import pytest
@@ -10,6 +11,7 @@ from mmengine.runner.checkpoint import load_state_dict
 from torch import nn
 
 from mmgmconv import DGMConv, SGMConv, SigmaPredictor, gaussian_mask
+from mmgmconv.ops import SIGMA_INIT_RANGE
 
 CONV_ARGS = [
     dict(in_channels=4, out_channels=6, kernel_size=3, padding=1),
@@ -276,46 +278,145 @@ def test_bad_dgmconv_args(kwargs, match):
         DGMConv(3, 4, 3, **kwargs)
 
 
-def test_sgmconv_eval_reuses_its_mask_until_weight_or_sigma_change(
-        monkeypatch):
-    # Inference without autograd builds the masked weight once (measured:
-    # 132 ms instead of 167 ms per batch-1 ResNet-50 forward on one CPU
-    # thread), and rebuilds it when weight or sigma change in place.
-    import mmgmconv.ops.sgm_conv as sgm_conv
-    masks_built = []
-
-    def counting_mask(*args):
-        masks_built.append(args)
-        return gaussian_mask(*args)
-
-    monkeypatch.setattr(sgm_conv, 'gaussian_mask', counting_mask)
+@pytest.mark.parametrize('edit', ['sigma', 'weight', 'state_dict'])
+@pytest.mark.parametrize('training,grad', [(False, False), (False, True),
+                                           (True, False)])
+def test_sgmconv_output_follows_in_place_edits(edit, training, grad):
+    """After a forward, .data edits (which bump no version counter) and
+    load_state_dict show in the next output (issue 19: the eval cache
+    kept the old masked weight)."""
     torch.manual_seed(0)
-    conv = SGMConv(3, 4, 3, padding=1, sigma_init=1.0).eval()
+    conv = SGMConv(3, 4, 3, padding=1, sigma_init=1.0).train(training)
     x = torch.randn(1, 3, 6, 6)
 
     def reference():
         w = conv.weight * gaussian_mask(3, conv.sigma.detach())
         return F.conv2d(x, w, conv.bias, padding=1)
 
+    with torch.set_grad_enabled(grad):
+        conv(x)
+        if edit == 'sigma':
+            conv.sigma.data.fill_(0.3)
+        elif edit == 'weight':
+            conv.weight.data.copy_(torch.randn(4, 3, 3, 3))
+        else:
+            conv.load_state_dict({**conv.state_dict(),
+                                  'weight': torch.randn(4, 3, 3, 3),
+                                  'sigma': torch.tensor(0.3)})
+        torch.testing.assert_close(conv(x), reference())
+
+
+@pytest.mark.parametrize('value', [1e-300, 1e-4, 2e4, 1e300])
+@pytest.mark.parametrize('cls', [SGMConv, DGMConv])
+def test_sigma_init_outside_the_range(cls, value):
+    """1e300 became an inf parameter and 1e-300 a zero one (issue 19)."""
+    with pytest.raises(ValueError, match=r'sigma_init must be in '
+                       r'\[0.001, 10000\] .*got ' + re.escape(repr(value))):
+        cls(3, 4, 3, sigma_init=value)
+
+
+@pytest.mark.parametrize('cls', [SGMConv, DGMConv])
+def test_sigma_init_at_the_range_ends(cls):
+    for value in SIGMA_INIT_RANGE:
+        conv = cls(3, 4, 3, sigma_init=value)
+        assert conv.sigma_init == value
+        out = conv(torch.randn(1, 3, 5, 5))
+        assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_non_finite_sigma_in_forward_raises(bad):
+    conv = SGMConv(3, 4, 3)
+    conv.sigma.data.fill_(bad)
+    with pytest.raises(ValueError, match='sigma1 must be finite.*' +
+                       str(bad)):
+        conv(torch.randn(1, 3, 5, 5))
+    dconv = DGMConv(3, 4, 3)
+    with pytest.raises(ValueError, match='sigma1 must be finite'):
+        dconv(torch.full((1, 3, 5, 5), bad))
+
+
+@pytest.mark.parametrize('kernel_size', [1, 2, (1, 2), (2, 1)])
+def test_kernels_up_to_2x2_have_no_sigma(kernel_size):
+    """Their mask is all ones whatever sigma is: a sigma there had a
+    gradient of exactly 0 (issue 22); convert_to_gmconv skips them too."""
+    conv = SGMConv(3, 4, kernel_size)
+    assert conv.sigma is None and 'sigma' not in conv.state_dict()
+    plain = nn.Conv2d(3, 4, kernel_size)
+    plain.load_state_dict(conv.state_dict())
+    x = torch.randn(1, 3, 5, 5)
+    torch.testing.assert_close(conv(x), plain(x))
+    # an old checkpoint with a (meaningless) sigma still loads
+    conv.load_state_dict({**plain.state_dict(), 'sigma': torch.tensor(2.0)})
+    assert SGMConv(3, 4, (1, 3)).sigma is not None
+
+
+def test_reset_parameters_after_to_empty_restores_sigma_init():
+    """On the meta device sigma_init and the predictor's zero start were
+    lost by to_empty (issue 19); reset_parameters, in any module order,
+    restores them."""
+    with torch.device('meta'):
+        model = nn.Sequential(DGMConv(3, 4, 3, sigma_init=2.0),
+                              SGMConv(4, 4, 3, sigma_init=3.0))
+    model.to_empty(device='cpu')
     with torch.no_grad():
-        torch.testing.assert_close(conv(x), reference())
-        torch.testing.assert_close(conv(x), reference())
-        assert len(masks_built) == 1
-        conv.sigma.fill_(0.3)  # in-place change: the mask is rebuilt
-        torch.testing.assert_close(conv(x), reference())
-        assert len(masks_built) == 2
-        conv.load_state_dict({**conv.state_dict(),
-                              'weight': torch.randn(4, 3, 3, 3)})
-        torch.testing.assert_close(conv(x), reference())
-        assert len(masks_built) == 3
-    out = conv(x)  # with autograd: built anew, gradients reach sigma
-    out.sum().backward()
-    assert len(masks_built) == 4 and conv.sigma.grad is not None
-    conv.train()
-    with torch.no_grad():  # training mode: never reused
-        conv(x)
-        conv(x)
-    assert len(masks_built) == 6
+        for p in model.parameters():
+            p.fill_(float('nan'))
+    for order in (list(model.modules()), list(model.modules())[::-1]):
+        for module in order:
+            if hasattr(module, 'reset_parameters'):
+                module.reset_parameters()
+        assert model[1].sigma.item() == 3.0
+        fc2 = model[0].sigma_predictor.fc2
+        assert fc2.weight.eq(0).all() and fc2.bias.eq(0).all()
+        assert torch.isfinite(model[0].sigma_predictor.fc1.weight).all()
+        model(torch.randn(2, 3, 6, 6))
+        assert model[0].last_sigmas.eq(2.0).all()
+
+
+def test_dgmconv_takes_unbatched_input_like_conv2d():
+    torch.manual_seed(0)
+    conv = DGMConv(3, 4, 3, padding=1).eval()
+    with torch.no_grad():
+        for p in conv.sigma_predictor.parameters():
+            p.normal_(0, 0.5)
+    x = torch.randn(3, 6, 7)
+    with torch.no_grad():
+        out = conv(x)
+        torch.testing.assert_close(out, conv(x[None])[0])
+    assert out.shape == nn.Conv2d(3, 4, 3, padding=1)(x).shape
+
+
+@pytest.mark.parametrize('shape', [(2, 3, 0, 0), (3, 0, 0), (1, 3, 0, 5),
+                                   (0, 3, 5, 5), (0, 3, 0, 0)])
+@pytest.mark.parametrize('padding', [0, 2])
+def test_dgmconv_on_empty_input_does_what_conv2d_does(shape, padding):
+    """An image with no pixels raised IndexError in the predictor (issue
+    19); now DGMConv gives nn.Conv2d's output, or nn.Conv2d's error."""
+    torch.manual_seed(0)
+    conv = DGMConv(3, 4, 3, padding=padding, bias=True)
+    plain = nn.Conv2d(3, 4, 3, padding=padding, bias=True)
+    plain.load_state_dict(conv.state_dict(), strict=False)
+    x = torch.randn(shape)
+    try:
+        expected = plain(x)
+    except RuntimeError as error:
+        with pytest.raises(RuntimeError, match=re.escape(str(error))):
+            conv(x)
+    else:
+        torch.testing.assert_close(conv(x), expected)
+        if x.shape[-1] == 0:
+            assert conv.last_sigmas.eq(conv.sigma_init).all()
+
+
+@pytest.mark.parametrize('shape', [(1, 2, 5, 5), (2, 5, 5), (5, 5),
+                                   (1, 1, 3, 5, 5)])
+def test_dgmconv_bad_input_shape_names_expected_channels(shape):
+    conv = DGMConv(3, 4, 3)
+    with pytest.raises(ValueError, match=re.escape(
+            f'DGMConv expects input of shape (B, 3, H, W) or (3, H, W) '
+            f'(in_channels=3), got {shape}')):
+        conv(torch.randn(shape))
 
 
 def test_named_gmconv_layers_lists_layers_with_a_mask_in_order():

@@ -158,3 +158,16 @@ except ModuleNotFoundError as e:
     print('error:', e.name)
 """
     assert run_python(code).strip() == 'error: mmdet.registry'
+
+
+def test_star_import_without_toolboxes():
+    """__all__ named the lazily imported GMResNet, so `from mmgmconv import
+    *` imported mmdet and failed without it (issue 22)."""
+    code = HIDE.format(hidden=['mmdet', 'mmpretrain']) + """
+from mmgmconv import *
+from mmgmconv.models import *
+names = dir()
+print(sorted(k for k in ('SGMConv', 'convert_to_gmconv', 'GMResNet')
+             if k in names))
+"""
+    assert run_python(code).strip() == "['SGMConv', 'convert_to_gmconv']"

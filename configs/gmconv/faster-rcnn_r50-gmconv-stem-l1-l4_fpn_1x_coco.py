@@ -6,6 +6,10 @@ model = dict(
     backbone=dict(
         type='GMResNet',
         gmconv_stages=(True, True, True, True, True),
+        # mmdet's value, stated: the stem and layer1 (their sigmas and the
+        # D-GMConv predictor included) keep the ImageNet values and do not
+        # train, as in the baseline; our choice, see README.md.
+        frozen_stages=1,
         gmconv_cfg=dict(
             stem=dict(
                 type='DGMConv',

@@ -35,8 +35,9 @@ def __getattr__(name):
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
+# the lazily imported backbones (_LAZY) are not in __all__: a star import
+# would import mmdet and mmpretrain
 __all__ = [
-    'GMResNet', 'ClsGMResNet', 'GMResNet_CIFAR', 'GMAlexNet', 'GMMobileNetV2',
     'DEFAULT_GMCONV_CFG', 'check_conv_cfg', 'GMConvResNetMixin',
     'resolve_stage_conv_cfgs'
 ]

@@ -6,7 +6,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 from torch import nn
 
 from .dgm_conv import DGMConv
-from .sgm_conv import SGMConv
+from .sgm_conv import SGMConv, is_folded, mask_is_all_ones
 
 #: What ``kind`` may name.
 GMCONV_KINDS = {'SGMConv': SGMConv, 'DGMConv': DGMConv}
@@ -53,7 +53,8 @@ def convert_to_gmconv(model: nn.Module,
     all ones are left as they are: in a 1x1, 1x2, 2x1 or 2x2 kernel every
     tap is equally far from the centre, so the max-normalised mask (eq. 4)
     is 1 everywhere whatever sigma is, and a sigma there would never get a
-    gradient (our choice; timm's ConvNeXt downsamples with 2x2 convs).
+    gradient (our choice, the rule :class:`SGMConv` follows too; timm's
+    ConvNeXt downsamples with 2x2 convs).
     Converting twice changes nothing. Layers matching ``stem`` become
     :class:`DGMConv`, the others ``kind``: the paper puts D-GMConv in the
     stem and S-GMConv in the body (Sec. III).
@@ -140,12 +141,9 @@ def convert_to_gmconv(model: nn.Module,
 
 
 def _has_mask(conv: nn.Conv2d) -> bool:
-    """Whether a GMConv mask of ``conv``'s kernel can differ from all ones.
-
-    Not for kernels of at most 2x2: all their taps are equally far from the
-    kernel centre ``(k - 1) / 2``.
-    """
-    return max(conv.kernel_size) > 2
+    """Whether a GMConv mask of ``conv``'s kernel can differ from all ones
+    (:func:`~mmgmconv.ops.sgm_conv.mask_is_all_ones`)."""
+    return not mask_is_all_ones(conv.kernel_size)
 
 
 def _as_patterns(patterns: Patterns,
@@ -224,6 +222,9 @@ def _not_plain_reason(conv: nn.Conv2d) -> Optional[str]:
     """Why ``conv`` is not a plain ``nn.Conv2d``, or None if it is."""
     if type(conv) is not nn.Conv2d:
         return f'{type(conv).__module__}.{type(conv).__qualname__}'
+    if is_folded(conv):
+        return ('a folded S-GMConv (fuse_gmconv): its weight already holds '
+                'W * M(sigma), a new mask would be a second one')
     if (conv._forward_hooks or conv._forward_pre_hooks or conv._backward_hooks
             or conv._backward_pre_hooks):
         return 'it has hooks'

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from .gaussian_mask import check_sigma_value, gaussian_mask
+from .gaussian_mask import check_sigma_init, check_sigma_value, gaussian_mask
 from .sigma_predictor import SigmaPredictor
 
 #: Prediction patterns of Table IV and how many raw values each needs.
@@ -176,7 +176,14 @@ class DGMConv(nn.Conv2d):
     * :func:`gaussian_mask` uses ``max(|sigma|, SIGMA_MIN)``; the bounded
       mapping never gets there unless ``sigma_init / R < SIGMA_MIN``.
 
-    Shapes: input ``(B, C_in, H, W)``, output ``(B, C_out, H', W')``.
+    It accepts what ``nn.Conv2d`` accepts, with the same output shape: an
+    unbatched ``(C_in, H, W)`` input, and an image with no pixels (its
+    sigmas are ``sigma_init``: a zero-padded empty image is all zeros, so
+    the mask does not matter). A wrong channel count is a ``ValueError``
+    naming the expected and the given shape.
+
+    Shapes: input ``(B, C_in, H, W)`` or ``(C_in, H, W)``, output
+    ``(B, C_out, H', W')`` or ``(C_out, H', W')``.
     """
 
     def __init__(self,
@@ -188,7 +195,7 @@ class DGMConv(nn.Conv2d):
                  impl: str = 'auto',
                  **kwargs):
         super().__init__(*args, **kwargs)
-        self.sigma_init = check_sigma_value(sigma_init, 'sigma_init')
+        self.sigma_init = check_sigma_init(sigma_init)
         if pred_pattern not in PRED_PATTERNS:
             raise ValueError(f'pred_pattern must be one of '
                              f'{sorted(PRED_PATTERNS)}, got {pred_pattern!r}')
@@ -205,6 +212,28 @@ class DGMConv(nn.Conv2d):
             reduction).to(self.weight.device)
         self.last_sigmas = None
 
+    def reset_parameters(self) -> None:
+        """``nn.Conv2d``'s initialisation of weight and bias and the
+        predictor's (last FC at zero: ``sigma = sigma_init`` for every
+        image), e.g. after ``to_empty()``."""
+        super().reset_parameters()
+        # absent while nn.Conv2d.__init__ calls this
+        if getattr(self, 'sigma_predictor', None) is not None:
+            self.sigma_predictor.reset_parameters()
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``(B, C_in, H, W)`` -> ``(B, C_out, H', W')``, or unbatched
+        ``(C_in, H, W)`` -> ``(C_out, H', W')`` as ``nn.Conv2d``."""
+        if input.dim() not in (3, 4) or input.shape[-3] != self.in_channels:
+            raise ValueError(
+                f'{type(self).__name__} expects input of shape (B, '
+                f'{self.in_channels}, H, W) or ({self.in_channels}, H, W) '
+                f'(in_channels={self.in_channels}), got '
+                f'{tuple(input.shape)}')
+        if input.dim() == 3:
+            return super().forward(input[None])[0]
+        return super().forward(input)
+
     def predict_sigmas(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """``(sigma1, sigma2)`` for each image of ``x``, each ``(B,)``."""
         raw = self.sigma_predictor(x)
@@ -219,6 +248,13 @@ class DGMConv(nn.Conv2d):
 
     def _conv_forward(self, input: Tensor, weight: Tensor,
                       bias: Tensor) -> Tensor:
+        if input.shape[-1] == 0 or input.shape[-2] == 0:
+            # an empty image has nothing to predict from and, padded, is all
+            # zeros, which every mask maps to the same output: nn.Conv2d's
+            # (or its error); the image's sigmas are sigma_init
+            self.last_sigmas = input.new_full((input.shape[0], 2),
+                                              self.sigma_init)
+            return super()._conv_forward(input, weight, bias)
         sigma1, sigma2 = self.predict_sigmas(input)
         self.last_sigmas = torch.stack([sigma1, sigma2], dim=1).detach()
         mask = gaussian_mask(self.kernel_size, sigma1, sigma2)  # (B, kh, kw)

@@ -13,7 +13,11 @@ def fuse_gmconv(model: nn.Module) -> nn.Module:
     itself an ``SGMConv``); the inverse of :func:`convert_to_gmconv`. The
     result computes the same outputs with the parameters of a plain-conv
     network. An ``SGMConv`` used at several places becomes one plain conv
-    used at all of them. ``DGMConv`` layers cannot be folded (their mask
+    used at all of them. Each folded conv is marked
+    (:func:`~mmgmconv.ops.sgm_conv.mark_folded`): its state dict carries
+    ``<name>.gmconv_folded``, so the checkpoint cannot be loaded into an
+    ``SGMConv`` and masked a second time, and ``convert_to_gmconv`` refuses
+    it. ``DGMConv`` layers cannot be folded (their mask
     depends on the input) and are left as they are.
     """
     return _fuse(model, {})

@@ -11,7 +11,21 @@ from torch import Tensor
 #: ``x**2 / sigma**2`` finite (at this value a mask is a 1x1 delta).
 SIGMA_MIN = 1e-3
 
+#: Allowed ``sigma_init`` of the GMConv layers, ``[SIGMA_MIN, 1e4]`` (our
+#: choice; the paper uses 1, 5 and 10). Below ``SIGMA_MIN`` the mask is the
+#: 1x1 delta of ``SIGMA_MIN`` and sigma gets no gradient (the floor is a
+#: clamp); above ``1e4`` the mask of an 11x11 kernel (AlexNet's stem)
+#: differs from all ones by less than ``5**2 / 2 / 1e8``, so sigma's gradient
+#: (``~ x**2 / sigma**3``) vanishes in float32, and values that do not fit
+#: float32 (``1e300`` would become ``inf``, ``1e-300`` zero) are far outside.
+SIGMA_INIT_RANGE = (SIGMA_MIN, 1e4)
+
 SigmaLike = Union[float, Tensor]
+
+#: Whether torch.compile is tracing (``torch.compiler.is_compiling`` from
+#: torch 2.3; ``torch._dynamo.is_compiling`` before).
+_is_compiling = getattr(torch.compiler, 'is_compiling', None) or \
+    torch._dynamo.is_compiling
 
 
 def to_2tuple_positive(kernel_size: Union[int, Tuple[int, int]],
@@ -36,14 +50,57 @@ def check_sigma_value(value: Real, name: str) -> float:
     return float(value)
 
 
+def check_sigma_init(value: Real, name: str = 'sigma_init') -> float:
+    """Return ``value`` as a float if it lies in :data:`SIGMA_INIT_RANGE`,
+    else raise a ``ValueError`` naming it and the range."""
+    value = check_sigma_value(value, name)
+    low, high = SIGMA_INIT_RANGE
+    if not low <= value <= high:
+        raise ValueError(f'{name} must be in [{low:g}, {high:g}] (a sigma '
+                         f'outside gives a delta or an all-ones mask with no '
+                         f'gradient), got {value!r}')
+    return value
+
+
+def check_sigma_finite(sigma: Tensor, name: str) -> None:
+    """Raise if a sigma tensor holds NaN or inf (no mask exists for them).
+
+    On the CPU the check is a plain ``if`` and raises a ``ValueError``
+    naming the values. On an accelerator it is ``torch._assert_async``: a
+    Python ``if`` on a CUDA tensor would wait for the device at every
+    GMConv layer of every step, where the asynchronous assert stops the
+    run at the next synchronisation without stalling the pipeline. Skipped
+    on the meta device and while tracing or exporting to ONNX, where there
+    are no values to check (our choice: the check costs nothing in the
+    eager CPU case and no synchronisation elsewhere).
+    """
+    if (sigma.device.type == 'meta' or torch.jit.is_tracing()
+            or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()):
+        return
+    finite = torch.isfinite(sigma.detach()).all()
+    message = (f'gaussian_mask: {name} must be finite, got a NaN or inf '
+               f'sigma (a diverged training step or a broken checkpoint)')
+    if sigma.device.type == 'cpu' and not _is_compiling():
+        if not finite:
+            raise ValueError(f'{message}: {sigma.detach().tolist()}')
+    else:
+        torch._assert_async(finite, message)
+
+
 def _as_sigma_tensor(sigma: SigmaLike, name: str,
                      device: Optional[torch.device]) -> Tensor:
     if isinstance(sigma, Tensor):
         if sigma.dim() > 1:
             raise ValueError(f'{name} must have shape () or (B,), got '
                              f'{tuple(sigma.shape)}')
+        check_sigma_finite(sigma, name)
         return sigma
-    return torch.tensor(check_sigma_value(sigma, name), device=device)
+    tensor = torch.tensor(check_sigma_value(sigma, name), device=device)
+    if not torch.isfinite(tensor) or tensor == 0:
+        raise ValueError(f'{name}={sigma!r} does not fit float32 (it becomes '
+                         f'{tensor.item()}); use a sigma in '
+                         f'[{SIGMA_INIT_RANGE[0]:g}, {SIGMA_INIT_RANGE[1]:g}]')
+    return tensor
 
 
 def gaussian_mask(kernel_size: Union[int, Tuple[int, int]],
@@ -61,7 +118,8 @@ def gaussian_mask(kernel_size: Union[int, Tuple[int, int]],
     Args:
         kernel_size: ``k`` or ``(kh, kw)``.
         sigma1: Width along x: a float > 0, or a tensor of shape ``()`` or
-            ``(B,)``. Tensor values enter as ``max(|sigma|, SIGMA_MIN)``.
+            ``(B,)``. Tensor values enter as ``max(|sigma|, SIGMA_MIN)``;
+            a NaN or inf raises (:func:`check_sigma_finite`).
         sigma2: Width along y, the same shape as ``sigma1``; ``None`` gives a
             circular mask (``sigma2 = sigma1``).
 

@@ -13,7 +13,7 @@ def named_gmconv_layers(model: nn.Module) -> Iterator[Tuple[str,
                                                             GMConvLayer]]:
     """``(name, layer)`` for each GMConv layer of ``model`` that has a mask,
     in ``named_modules`` order: every :class:`DGMConv`, and every
-    :class:`SGMConv` but 1x1 ones (a 1x1 kernel has no sigma)."""
+    :class:`SGMConv` with a sigma (kernels of at most 2x2 have none)."""
     for name, module in model.named_modules():
         if isinstance(module, DGMConv) or (isinstance(module, SGMConv)
                                            and module.sigma is not None):

@@ -1,67 +1,158 @@
 """Static GMConv: a conv whose kernel is masked by one learnable sigma."""
+from typing import Tuple
+
 import torch
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from .gaussian_mask import check_sigma_value, gaussian_mask
+from .gaussian_mask import check_sigma_init, gaussian_mask
+
+#: State-dict key (under a conv's prefix) that marks a conv whose weight
+#: already holds a folded S-GMConv mask, ``W * M(sigma)``.
+FOLDED_KEY = 'gmconv_folded'
+
+
+def mask_is_all_ones(kernel_size: Tuple[int, int]) -> bool:
+    """Whether every GMConv mask of this kernel is all ones.
+
+    True for kernels of at most 2x2 (1x1, 1x2, 2x1, 2x2): all their taps are
+    equally far from the kernel centre ``(k - 1) / 2``, so the max-normalised
+    mask (eq. 4) is 1 everywhere whatever sigma is, and a sigma there would
+    never get a gradient. The one rule :class:`SGMConv` (no ``sigma``) and
+    :func:`~mmgmconv.convert_to_gmconv` (such convs are left alone) share.
+    """
+    return max(kernel_size) <= 2
+
+
+def _write_folded_marker(module, state_dict, prefix, local_metadata):
+    state_dict[prefix + FOLDED_KEY] = torch.tensor(True)
+
+
+def _pop_folded_marker(module, state_dict, prefix, *args):
+    state_dict.pop(prefix + FOLDED_KEY, None)
+
+
+def mark_folded(conv: nn.Conv2d) -> nn.Conv2d:
+    """Mark ``conv`` as holding a folded S-GMConv weight; returns it.
+
+    Its state dict then carries ``FOLDED_KEY`` (a bool tensor, so it
+    survives ``torch.save`` / ``torch.load(weights_only=True)``, mmengine's
+    ``get_state_dict`` / ``save_checkpoint`` and every loader's prefix
+    handling, which keep keys but not ``_metadata``), and the conv consumes
+    that key when it loads. An :class:`SGMConv` that is given the key
+    refuses to load (it would mask the weight a second time); a plain conv
+    of an mmgmconv backbone drops it. Our choice of marker: the paper folds
+    masks after training but does not store folded weights.
+    """
+    conv._register_state_dict_hook(_write_folded_marker)
+    conv._register_load_state_dict_pre_hook(_pop_folded_marker,
+                                            with_module=True)
+    conv.gmconv_folded = True
+    return conv
+
+
+def is_folded(conv: nn.Module) -> bool:
+    """Whether ``conv`` was marked by :func:`mark_folded`."""
+    return getattr(conv, 'gmconv_folded', False)
+
+
+@MODELS.register_module('FoldedConv2d')
+def folded_conv2d(*args, **kwargs) -> nn.Conv2d:
+    """A ``nn.Conv2d`` marked by :func:`mark_folded`: what an S-GMConv
+    becomes in ``deploy=True`` backbones, as :func:`fuse_gmconv` leaves it
+    (conv config ``dict(type='FoldedConv2d')``)."""
+    return mark_folded(nn.Conv2d(*args, **kwargs))
 
 
 @MODELS.register_module('SGMConv')
 class SGMConv(nn.Conv2d):
     """S-GMConv: ``conv(x, weight * M(sigma))`` with a circular mask.
 
-    Takes ``nn.Conv2d``'s arguments plus ``sigma_init`` (paper default 5).
+    Takes ``nn.Conv2d``'s arguments plus ``sigma_init`` (paper default 5,
+    allowed range :data:`~mmgmconv.ops.gaussian_mask.SIGMA_INIT_RANGE`).
     The mask ``M`` (:func:`gaussian_mask`, ``(kh, kw)``) is broadcast over
     the ``(C_out, C_in / groups)`` channels of ``weight``. It is applied in
     ``_conv_forward``, so callers that pass their own weight to it (mmcv's
     ``ConvModule`` with ``efficient_conv_bn_eval``) are masked too.
 
-    A 1x1 kernel has nothing to mask: it is a plain conv and has no sigma.
-    In eval mode without autograd the masked weight is cached (and rebuilt
-    when ``weight`` or ``sigma`` change), so inference costs what a plain
-    conv does; :func:`fuse_gmconv` folds the mask in for good.
+    A kernel of at most 2x2 has nothing to mask (:func:`mask_is_all_ones`):
+    it is a plain conv and has no sigma.
 
-    Shapes: input ``(B, C_in, H, W)``, output ``(B, C_out, H', W')``.
+    Every forward computes ``weight * M(sigma)`` from the current weight and
+    sigma, so in-place edits (``.data``, ``load_state_dict``) always show.
+    The mask is ``kh * kw`` numbers and the product one pass over the
+    weight; for inference without it, fold the mask in for good with
+    :func:`~mmgmconv.fuse_gmconv` (``tools/fuse_gmconv.py``; the backbones'
+    ``deploy=True`` builds that structure): the paper's "no extra
+    inference-time computational overhead" (Sec. III).
+
+    A checkpoint written from folded layers (:func:`mark_folded`) cannot be
+    loaded into an S-GMConv with a mask: it raises a ``ValueError`` saying
+    how to load it, instead of masking ``W * M`` a second time.
+
+    After ``to_empty()``, :meth:`reset_parameters` restores ``sigma_init``.
+
+    Shapes: input ``(B, C_in, H, W)`` or ``(C_in, H, W)``, output
+    ``(B, C_out, H', W')`` or ``(C_out, H', W')``.
     """
 
     def __init__(self, *args, sigma_init: float = 5.0, **kwargs):
+        sigma_init = check_sigma_init(sigma_init)
         super().__init__(*args, **kwargs)
-        sigma_init = check_sigma_value(sigma_init, 'sigma_init')
-        if self.kernel_size == (1, 1):
+        self.sigma_init = sigma_init
+        if mask_is_all_ones(self.kernel_size):
             self.register_parameter('sigma', None)
         else:
             self.sigma = nn.Parameter(
-                torch.tensor(sigma_init, device=self.weight.device))
-        self._masked_weight_cache = None
+                torch.tensor(self.sigma_init, device=self.weight.device))
+
+    def reset_parameters(self) -> None:
+        """``nn.Conv2d``'s initialisation of weight and bias, and
+        ``sigma = sigma_init``."""
+        super().reset_parameters()
+        # None also while nn.Conv2d.__init__ calls this, before sigma exists
+        if getattr(self, 'sigma', None) is not None:
+            with torch.no_grad():
+                self.sigma.fill_(self.sigma_init)
 
     def mask(self) -> Tensor:
-        """The current mask, ``(kh, kw)`` (all ones for a 1x1 kernel)."""
+        """The current mask, ``(kh, kw)`` (all ones without a sigma)."""
         if self.sigma is None:
             return self.weight.new_ones(self.kernel_size)
         return gaussian_mask(self.kernel_size, self.sigma)
 
-    def _masked(self, weight: Tensor) -> Tensor:
-        if self.training or torch.is_grad_enabled() or weight is not \
-                self.weight:
-            self._masked_weight_cache = None
-            return weight * self.mask().to(weight.dtype)
-        key = (weight.data_ptr(), weight._version, weight.dtype,
-               self.sigma.data_ptr(), self.sigma._version)
-        if self._masked_weight_cache is None or \
-                self._masked_weight_cache[0] != key:
-            self._masked_weight_cache = (key,
-                                         weight * self.mask().to(weight.dtype))
-        return self._masked_weight_cache[1]
-
     def _conv_forward(self, input: Tensor, weight: Tensor,
                       bias: Tensor) -> Tensor:
         if self.sigma is not None:
-            weight = self._masked(weight)
+            weight = weight * self.mask().to(weight.dtype)
         return super()._conv_forward(input, weight, bias)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        if self.sigma is None:
+            # no mask: a folded weight is the weight, a sigma has no effect
+            state_dict.pop(prefix + FOLDED_KEY, None)
+            state_dict.pop(prefix + 'sigma', None)
+        elif prefix + FOLDED_KEY in state_dict:
+            raise ValueError(
+                f'{prefix[:-1] or "SGMConv"}: the checkpoint holds a folded '
+                f'S-GMConv (key {prefix}{FOLDED_KEY}, written by fuse_gmconv '
+                f'/ tools/fuse_gmconv.py: the weight is already W * M(sigma)'
+                f'), but this layer is an SGMConv, which would mask it a '
+                f'second time. Build it as a plain conv instead: '
+                f'model.backbone.deploy=True for the mmgmconv backbones '
+                f'(--cfg-options model.backbone.deploy=True), or a conv_cfg '
+                f'without SGMConv for that layer; or load the checkpoint '
+                f'from before fusing.')
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     @torch.no_grad()
     def to_plain_conv(self) -> nn.Conv2d:
-        """A ``nn.Conv2d`` with the mask folded into its weight."""
+        """A ``nn.Conv2d`` with the mask folded into its weight, marked by
+        :func:`mark_folded`."""
         conv = nn.Conv2d(
             self.in_channels,
             self.out_channels,
@@ -79,7 +170,7 @@ class SGMConv(nn.Conv2d):
         if self.bias is not None:
             conv.bias.copy_(self.bias)
             conv.bias.requires_grad_(self.bias.requires_grad)
-        return conv.train(self.training)
+        return mark_folded(conv).train(self.training)
 
     def extra_repr(self) -> str:
         sigma = 'None' if self.sigma is None else f'{self.sigma.item():.4g}'

@@ -5,6 +5,24 @@ import torch
 from torch import Tensor, nn
 
 
+class ZeroInitLinear(nn.Linear):
+    """``nn.Linear`` whose weight and bias start (and reset) at zero.
+
+    A class rather than a zero fill after construction, so that
+    ``reset_parameters()`` (called after ``to_empty()`` of a model built on
+    the meta device, in whatever order the modules are visited) gives zero
+    again and not ``nn.Linear``'s random init.
+    """
+
+    def reset_parameters(self) -> None:
+        # nn.Linear's draw first, so a seeded build consumes the random
+        # numbers it always did and the layers after it start as before
+        super().reset_parameters()
+        nn.init.zeros_(self.weight)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+
 class SigmaPredictor(nn.Module):
     """``F(z) = W1 ReLU(W0 z) + B1`` with ``z = concat(maxpool(x),
     avgpool(x))`` (eq. 7, Fig. 5): the first FC has no bias, as in eq. 7.
@@ -44,9 +62,12 @@ class SigmaPredictor(nn.Module):
                 f'{2 * in_channels}')
         self.fc1 = nn.Linear(2 * in_channels, hidden, bias=False)  # W0
         self.relu = nn.ReLU(inplace=True)
-        self.fc2 = nn.Linear(hidden, num_outputs)  # W1, B1
-        nn.init.zeros_(self.fc2.weight)
-        nn.init.zeros_(self.fc2.bias)
+        self.fc2 = ZeroInitLinear(hidden, num_outputs)  # W1, B1
+
+    def reset_parameters(self) -> None:
+        """``nn.Linear``'s init for the first FC, zero for the last."""
+        self.fc1.reset_parameters()
+        self.fc2.reset_parameters()
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         if prefix + 'fc1.bias' in state_dict:

@@ -5,7 +5,7 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 from ..utils import (GMConvDeployMixin, check_conv_cfg, deploy_conv_cfg,
-                     fold_gmconv_checkpoint)
+                     fold_gmconv_checkpoint, log_gmconv_layout)
 
 
 @MODELS.register_module()
@@ -21,7 +21,8 @@ class GMAlexNet(GMConvDeployMixin, BaseBackbone):
 
     Parameter names match mmpretrain's ``AlexNet`` (``features.0`` ...).
     S-GMConv masks of a checkpoint are folded into the plain convs that
-    load them (fold on load, as in the GMConv ResNets).
+    load them (fold on load, as in the GMConv ResNets). At build time it
+    logs where GMConv is (stem, conv2-5).
     Shapes: input ``(B, 3, H, W)``; output ``((B, 256, 6, 6), )`` or
     ``((B, num_classes), )``.
     """
@@ -60,6 +61,11 @@ class GMAlexNet(GMConvDeployMixin, BaseBackbone):
             nn.ReLU(inplace=True),
             nn.MaxPool2d(kernel_size=3, stride=2),
         )
+        log_gmconv_layout(
+            self, {
+                'stem': self.features[0],
+                'conv2-5': [self.features[i] for i in (3, 6, 8, 10)]
+            }, [])
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         if num_classes > 0:
             self.classifier = nn.Sequential(

@@ -4,7 +4,7 @@ from mmpretrain.models.backbones import MobileNetV2
 from mmpretrain.registry import MODELS
 
 from ..utils import (GMConvDeployMixin, check_conv_cfg, deploy_conv_cfg,
-                     fold_gmconv_checkpoint)
+                     fold_gmconv_checkpoint, log_gmconv_layout)
 
 
 @MODELS.register_module()
@@ -23,7 +23,9 @@ class GMMobileNetV2(GMConvDeployMixin, MobileNetV2):
         **kwargs: ``MobileNetV2``'s arguments (``conv_cfg``, ...).
 
     S-GMConv masks of a checkpoint are folded into the plain convs that
-    load them (fold on load, as in the GMConv ResNets).
+    load them (fold on load, as in the GMConv ResNets). At build time it
+    logs where GMConv is and warns about GMConv layers that
+    ``frozen_stages`` freezes.
     """
 
     def __init__(self, stem_conv_cfg=None, deploy=False, **kwargs):
@@ -41,3 +43,11 @@ class GMMobileNetV2(GMConvDeployMixin, MobileNetV2):
                 stem_conv_cfg, old.in_channels, old.out_channels,
                 kernel_size=old.kernel_size, stride=old.stride,
                 padding=old.padding, bias=old.bias is not None)
+        frozen = self.frozen_stages
+        log_gmconv_layout(
+            self, {
+                'stem': self.conv1,
+                **{name: getattr(self, name)
+                   for name in self.layers}
+            }, ['stem', *self.layers[:frozen]] if frozen >= 0 else [],
+            f'frozen_stages={frozen}')

@@ -16,15 +16,16 @@ from ...ops import SGMConv, fuse_gmconv
 
 
 def deploy_conv_cfg(cfg: Optional[dict], deploy: bool) -> Optional[dict]:
-    """``cfg``, or ``dict(type='Conv2d')`` for an S-GMConv when ``deploy``.
-    """
+    """``cfg``, or ``dict(type='FoldedConv2d')`` (a plain ``nn.Conv2d``
+    marked as holding a folded mask, as :func:`fuse_gmconv` leaves it) for
+    an S-GMConv when ``deploy``."""
     if not deploy or cfg is None:
         return cfg
     conv_type = cfg['type']
     if not inspect.isclass(conv_type):
         with MODELS.switch_scope_and_registry(None) as registry:
             conv_type = registry.get(conv_type)
-    return dict(type='Conv2d') if conv_type is SGMConv else cfg
+    return dict(type='FoldedConv2d') if conv_type is SGMConv else cfg
 
 
 class GMConvDeployMixin:

@@ -12,7 +12,7 @@ from typing import List
 from mmengine.logging import print_log
 from torch import nn
 
-from ...ops import DGMConv, SGMConv, gaussian_mask
+from ...ops import FOLDED_KEY, DGMConv, SGMConv, gaussian_mask
 
 
 def _is_plain_conv(module: nn.Module) -> bool:
@@ -33,8 +33,11 @@ def fold_gmconv_checkpoint(module: nn.Module, state_dict: dict, prefix: str,
     For every plain conv ``name`` of ``module`` whose checkpoint has
     ``name.sigma`` (an S-GMConv when it was saved), replaces
     ``name.weight`` by ``weight * gaussian_mask(kernel_size, sigma)`` and
-    removes ``name.sigma``, so it is not reported as unexpected. The model's
-    S-GMConv and D-GMConv layers load their keys as usual. Works for every
+    removes ``name.sigma``, so it is not reported as unexpected; a
+    ``name.gmconv_folded`` marker (a conv folded by ``fuse_gmconv``, whose
+    weight is already ``W * M``) is dropped, the weight loads as it is. The
+    model's S-GMConv and D-GMConv layers load their keys as usual (an
+    S-GMConv given a marker raises). Works for every
     loader that goes through ``_load_from_state_dict`` (``init_cfg``
     ``Pretrained``, ``load_from``, ``load_checkpoint``,
     ``Module.load_state_dict``); ``state_dict`` is the loader's copy.
@@ -67,6 +70,8 @@ def fold_gmconv_checkpoint(module: nn.Module, state_dict: dict, prefix: str,
                 f'{predictor}* keys from the checkpoint to load the '
                 f'unmasked weight on purpose.')
             continue
+        # already folded (fuse_gmconv): the weight is W * M; drop the marker
+        state_dict.pop(f'{key}{FOLDED_KEY}', None)
         sigma = state_dict.get(f'{key}sigma')
         weight = state_dict.get(f'{key}weight')
         if sigma is None or weight is None:

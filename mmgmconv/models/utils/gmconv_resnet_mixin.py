@@ -2,6 +2,7 @@
 from ..gmconv_stages import resolve_stage_conv_cfgs
 from .deploy import GMConvDeployMixin, deploy_conv_cfg
 from .fold_on_load import fold_gmconv_checkpoint
+from .gmconv_layout import log_gmconv_layout
 
 
 class GMConvResNetMixin(GMConvDeployMixin):
@@ -13,6 +14,11 @@ class GMConvResNetMixin(GMConvDeployMixin):
     ``make_res_layer(conv_cfg=...)`` while ``self.res_layers`` holds the
     ``i`` stages built before it. The network is built once, with each part
     getting its own conv config, so parameter names are the ResNet's.
+
+    At build time it logs where GMConv is and which of it ``frozen_stages``
+    freezes, with a warning for frozen GMConv layers and for a network
+    built without ``gmconv_stages`` or ``conv_cfg`` (no GMConv at all)
+    (:func:`~mmgmconv.models.utils.gmconv_layout.log_gmconv_layout`).
 
     A GMConv checkpoint loaded into it has its S-GMConv masks folded into
     the layers that are plain convs (or DCN) here
@@ -36,6 +42,7 @@ class GMConvResNetMixin(GMConvDeployMixin):
                  stage_with_dcn=None,
                  deploy=False,
                  **kwargs):
+        gmconv_asked = gmconv_stages is not None
         if gmconv_stages is None:
             gmconv_stages = (False, ) * (num_stages + 1)
         stem, stages = resolve_stage_conv_cfgs(
@@ -51,6 +58,17 @@ class GMConvResNetMixin(GMConvDeployMixin):
             *args, conv_cfg=conv_cfg, num_stages=num_stages, **kwargs)
         self._register_load_state_dict_pre_hook(
             fold_gmconv_checkpoint, with_module=True)
+        stem = self.stem if getattr(self, 'deep_stem', False) else self.conv1
+        stages = list(self.res_layers)
+        log_gmconv_layout(
+            self, {
+                'stem': stem,
+                **{name: getattr(self, name)
+                   for name in stages}
+            }, ['stem', *stages[:self.frozen_stages]]
+            if self.frozen_stages >= 0 else [],
+            f'frozen_stages={self.frozen_stages}', gmconv_asked
+            or conv_cfg is not None)
 
     def _make_stem_layer(self, *args, **kwargs):
         body_conv_cfg, self.conv_cfg = self.conv_cfg, self._stem_conv_cfg
