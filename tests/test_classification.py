@@ -145,6 +145,26 @@ def test_paper_param_counts():
         assert round(n_params(build(CLS / path)) / 1e6, 2) == millions, path
 
 
+#: The residual ResNets: ImageNet ResNet-18/50 and CIFAR ResNet-18/20/56
+RESIDUAL_CONFIGS = [p for p in CONFIGS if p.stem.startswith('resnet')]
+
+
+@pytest.mark.parametrize('path', RESIDUAL_CONFIGS, ids=lambda p: p.stem)
+def test_residual_bns_start_at_one_as_in_the_papers_recipes(path):
+    """The paper trains "based on the configuration from the original paper
+    [2] or the samples from PyTorch" (ImageNet) and as Cutout (CIFAR
+    ResNet-18): none of them zero-initialises the last BN of a residual
+    block, which mmpretrain's ResNet does by default."""
+    model = build(path)
+    model.init_weights()
+    blocks = [m for m in model.backbone.modules()
+              if hasattr(m, 'norm2') and hasattr(m, 'downsample')]
+    assert blocks
+    for block in blocks:
+        last = getattr(block, 'norm3', None) or block.norm2
+        assert torch.equal(last.weight, torch.ones_like(last.weight)), path
+
+
 def test_digits_demo_config_states_its_conv_types():
     path = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
     cfg = Config.fromfile(path)
