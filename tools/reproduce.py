@@ -67,7 +67,7 @@ def _coco(rows):
 
 
 def _mini(rows):
-    return [f'configs/mini/{det}-rcnn_{row.replace("r50", "r18-tiny")}'
+    return [f'configs/mini/{det}-rcnn_{row.replace("r50", "r50-tiny")}'
             '_fpn_shapes.py' for det in DETECTORS for row in rows]
 
 
@@ -80,11 +80,11 @@ COCO_BACKBONES = {
                'checkpoints/resnet50-gmconv_in1k.pth'),
 }
 MINI_BACKBONES = {
-    'plain': ('configs/mini/resnet18-tiny_digits.py',
-              'work_dirs/repro-mini/checkpoints/resnet18-tiny_digits.pth'),
-    'gmconv': ('configs/mini/resnet18-tiny-gmconv_digits.py',
+    'plain': ('configs/mini/resnet50-tiny_digits.py',
+              'work_dirs/repro-mini/checkpoints/resnet50-tiny_digits.pth'),
+    'gmconv': ('configs/mini/resnet50-tiny-gmconv_digits.py',
                'work_dirs/repro-mini/checkpoints/'
-               'resnet18-tiny-gmconv_digits.pth'),
+               'resnet50-tiny-gmconv_digits.pth'),
 }
 
 #: TABLE -> (configs, backbones or None, work root, collect_results options)
@@ -127,7 +127,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--rows', nargs='+', metavar='NAME',
         help='only the configs whose file name contains one of these '
-        '(e.g. faster-rcnn_r18-tiny_fpn gmconv-stem-l1_fpn)')
+        '(e.g. faster-rcnn_r50-tiny_fpn gmconv-stem-l1_fpn)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed on to every train and test command')
     parser.add_argument('--run', action='store_true',

@@ -77,6 +77,9 @@ def load_run(path):
     run = json.loads(Path(path).read_text())
     measured = {}
     for key, value in run['metrics'].items():
+        # pycocotools' -1: no ground truth of that size, not a score
+        if key.startswith('coco/') and value == -1:
+            continue
         if key in METAFILE_METRICS:
             name, scale = METAFILE_METRICS[key]
             measured[name] = value * scale

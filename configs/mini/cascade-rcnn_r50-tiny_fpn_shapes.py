@@ -1,7 +1,7 @@
 # Miniature of Table V's Cascade R-CNN baseline: mmdet's Cascade R-CNN with
 # the mini Faster R-CNN's plain backbone (started from the one pretrained by
-# ./resnet18-tiny_digits.py), neck, RPN, data and schedule
-# (./faster-rcnn_r18-tiny_fpn_shapes.py). Shows the chain works; not a paper
+# ./resnet50-tiny_digits.py), neck, RPN, data and schedule
+# (./faster-rcnn_r50-tiny_fpn_shapes.py). Shows the chain works; not a paper
 # experiment.
 _base_ = [
     'mmdet::_base_/models/cascade-rcnn_r50_fpn.py',
@@ -12,17 +12,17 @@ _base_ = [
 model = dict(
     backbone=dict(
         type='GMResNet',
-        depth=18,
-        base_channels=16,
+        depth=50,
+        base_channels=8,
         gmconv_stages=(False, ) * 5,
         frozen_stages=-1,
         norm_eval=False,
         init_cfg=dict(
             type='Pretrained',
             checkpoint='work_dirs/repro-mini/checkpoints/'
-            'resnet18-tiny_digits.pth',
+            'resnet50-tiny_digits.pth',
             prefix='backbone.')),
-    neck=dict(in_channels=[16, 32, 64, 128], out_channels=64),
+    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     rpn_head=dict(
         in_channels=64,
         feat_channels=64,

@@ -2,7 +2,7 @@
 # detectors (D-GMConv stem, S-GMConv layer1-4, as the GMConv ImageNet
 # ResNet-50), pretrained on scikit-learn's digits with the plain one's
 # recipe. Shows the chain works; not a paper experiment.
-_base_ = './resnet18-tiny_digits.py'
+_base_ = './resnet50-tiny_digits.py'
 model = dict(
     backbone=dict(
         gmconv_stages=(True, True, True, True, True),

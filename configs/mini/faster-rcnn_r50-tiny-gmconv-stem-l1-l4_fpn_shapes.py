@@ -1,6 +1,6 @@
 # Miniature of Table V "Stem L1-L4": GMConv in the stem and layer1-4, started
-# from the GMConv backbone pretrained by ./resnet18-tiny-gmconv_digits.py.
-_base_ = './faster-rcnn_r18-tiny_fpn_shapes.py'
+# from the GMConv backbone pretrained by ./resnet50-tiny-gmconv_digits.py.
+_base_ = './faster-rcnn_r50-tiny_fpn_shapes.py'
 model = dict(
     backbone=dict(
         gmconv_stages=(True, True, True, True, True),
@@ -15,4 +15,4 @@ model = dict(
             body=dict(type='SGMConv', sigma_init=5.0)),
         init_cfg=dict(
             checkpoint='work_dirs/repro-mini/checkpoints/'
-            'resnet18-tiny-gmconv_digits.pth')))
+            'resnet50-tiny-gmconv_digits.pth')))
