@@ -60,6 +60,6 @@ $(DEMO_DIR)/epoch_12.pth: $(STAMP) $(DEMO_CFG)
 # into a Table V-shaped table (work_dirs/repro-mini/results.md). The numbers
 # show the chain works, not the paper's results. `python tools/reproduce.py
 # V` prints the same steps for ImageNet and COCO; tests/test_repro_mini.py
-# runs three of the rows on less data in CI.
+# runs two of the rows on less data in CI.
 repro-mini: $(STAMP)
 	$(PY) tools/reproduce.py mini --run --seeds 0

@@ -106,7 +106,7 @@ TABLES = {
              ['--table', 'V']),
 }
 
-MINI_NOTE = ('The miniature chain ran end to end: backbones pretrained on '
+MINI_NOTE = ('Table V\'s chain in miniature: backbones pretrained on '
              'digits, detectors with Table V\'s stage patterns (fold on load '
              'for the partial rows) trained briefly on generated shapes, '
              'tested and collected. Its numbers show that the chain works; '
@@ -257,6 +257,8 @@ def main(argv=None):
         print('#!/usr/bin/env bash\nset -e')
         for comment, command, _ in steps.steps:
             print(f'\n# {comment}' if comment else command)
+        if args.table == 'mini':
+            print(f'\n# {MINI_NOTE}')
         return
     for comment, command, done_if in steps.steps:
         if comment:
