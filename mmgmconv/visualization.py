@@ -99,6 +99,68 @@ def effective_receptive_field(model: nn.Module, images: Sequence[torch.Tensor],
     return (total / total.max().clamp_min(1e-12)).numpy()
 
 
+#: COCO's object sizes by area (pixels of the original image): small below
+#: 32^2, medium below 96^2, large above (pycocotools' ``areaRng``).
+COCO_SIZES = (('small', 0, 32**2), ('medium', 32**2, 96**2),
+              ('large', 96**2, float('inf')))
+
+
+def coco_size(area: float) -> str:
+    """COCO's size name (``small``, ``medium``, ``large``) of an area."""
+    if not area >= 0:
+        raise ValueError(f'an object area must be >= 0, got {area!r}')
+    return next(name for name, lo, hi in COCO_SIZES if lo <= area < hi)
+
+
+def object_centre_erfs(model: nn.Module, images: Sequence[torch.Tensor],
+                       objects: Sequence[Sequence[tuple]], stage: int,
+                       window: int) -> Dict[str, tuple]:
+    """ERFs at object centres grouped by COCO size (paper Fig. 8: "the
+    effective receptive fields ... for objects of varying sizes in object
+    detection").
+
+    ``images`` are normalised ``(3, H, W)`` tensors; ``objects[i]`` the
+    ``(cx, cy, area)`` of image ``i``'s objects, the centre in that tensor's
+    pixels and the area in the original image's (which COCO's sizes
+    refer to). For each object: the gradient of the unit of
+    ``model.backbone``'s output ``stage`` at the object centre (summed over
+    channels) with respect to the input, absolute and summed over input
+    channels, cropped to ``window`` x ``window`` pixels centred on the
+    object (zero beyond the image). Returns ``{size: (mean ERF scaled to
+    max 1, object count)}`` for the sizes that have objects. Which unit and
+    window stand for "the ERF of an object" is our choice: the paper does
+    not say.
+    """
+    if window < 1:
+        raise ValueError(f'window must be >= 1 pixel, got {window}')
+    if len(objects) != len(images):
+        raise ValueError(f'objects needs one list per image ({len(images)}),'
+                         f' got {len(objects)}')
+    model.eval()
+    sums, counts = {}, defaultdict(int)
+    half = window // 2
+    for img, objs in zip(images, objects):
+        H, W = img.shape[-2:]
+        for cx, cy, area in objs:
+            if not (0 <= cx < W and 0 <= cy < H):
+                raise ValueError(f'object centre ({cx}, {cy}) is outside '
+                                 f'the {W}x{H} image')
+            x = img[None].clone().requires_grad_(True)
+            feat = model.backbone(x)[stage]
+            h, w = feat.shape[-2:]
+            feat[0, :, int(cy * h / H), int(cx * w / W)].sum().backward()
+            erf = x.grad[0].abs().sum(0)
+            padded = nn.functional.pad(erf, (half, half, half, half))
+            top, left = int(cy), int(cx)
+            crop = padded[top:top + window, left:left + window]
+            size = coco_size(area)
+            sums[size] = crop if size not in sums else sums[size] + crop
+            counts[size] += 1
+    return {name: ((sums[name] / sums[name].max().clamp_min(1e-12)).numpy(),
+                   counts[name])
+            for name, _, _ in COCO_SIZES if name in sums}
+
+
 def load_images(paths: List[str], model: nn.Module,
                 size: int) -> torch.Tensor:
     """Read, resize to ``size`` square and normalise with the model's own

@@ -162,3 +162,23 @@ def test_build_model_from_config_uses_top_level_data_preprocessor():
     model = build_model_from_config(DIGITS)
     assert model.data_preprocessor.mean.flatten().tolist() == [127.5] * 3
     assert model.data_preprocessor.std.flatten().tolist() == [127.5] * 3
+
+
+def test_vis_erf_by_object_size_on_the_shapes_data(tmp_path):
+    """Fig. 8 per object size on the embedded shapes data: one row per
+    checkpoint, a panel per COCO size (the shapes are small and medium)."""
+    root = make_shapes_coco(tmp_path / 'shapes', num_train=1, num_val=3)
+    a = save_checkpoint(DEMO, tmp_path / 'a.pth', 0.3)
+    b = save_checkpoint(DEMO, tmp_path / 'b.pth', 5.0)
+    ann = root / 'annotations/instances_val.json'
+    out = run('tools/analysis/vis_erf.py', DEMO, a, b, '--images',
+              root / 'val', '--ann-file', ann, '--labels', 'narrow', 'wide',
+              '--window', 64, '--out', tmp_path / 'sizes.png')
+    anns = json.loads(ann.read_text())['annotations']
+    small = sum(x['area'] < 32**2 for x in anns)
+    assert f'narrow: small: {small} objects' in out
+    assert f'wide: medium: {len(anns) - small} objects' in out
+    two = read_png(tmp_path / 'sizes.png')
+    run('tools/analysis/vis_erf.py', DEMO, a, '--images', root / 'val',
+        '--ann-file', ann, '--out', tmp_path / 'sizes1.png')
+    assert read_png(tmp_path / 'sizes1.png').shape[0] < two.shape[0]

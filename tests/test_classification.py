@@ -43,9 +43,9 @@ def n_params(model, skip=()):
 
 def method_of(path):
     name = path.stem.split('_')[0]
-    for method in ('sgmconv', 'gmconv'):
+    for method in ('sgmconv', 'dgmconv', 'gmconv'):
         if f'-{method}' in name:  # sgmconv-sigma1 (Fig. 6) is S-GMConv
-            return method if method == 'sgmconv' else \
+            return method if method in ('sgmconv', 'dgmconv') else \
                 name[name.index(f'-{method}') + 1:]
     return 'std'
 
@@ -66,6 +66,8 @@ def test_configs_are_the_papers_classification_rows():
     for model in ('resnet18', 'resnet50', 'alexnet'):
         for m in ('-gmconv-sigma', '-gmconv-sigma1-sigma2'):
             expected.add(f'{model}{m}_8xb32_in1k.py')
+    # Sec. IV-D's pure D-GMConv variant (no paper number)
+    expected.add('resnet50-dgmconv_8xb32_in1k.py')
     assert {p.name for p in CONFIGS} == expected
 
 
@@ -100,6 +102,10 @@ def test_config_builds_and_steps(path):
         assert not any(isinstance(m, (SGMConv, DGMConv)) for m in convs)
     elif method == 'sgmconv':
         assert all(type(m) is SGMConv for m in convs)
+    elif method == 'dgmconv':  # Sec. IV-D's pure D-GMConv: every conv
+        assert all(isinstance(m, DGMConv) and m.pred_pattern ==
+                   'sigma1_ratio' for m in model.backbone.modules()
+                   if isinstance(m, nn.Conv2d))
     else:
         assert isinstance(stem, DGMConv)
         assert stem.pred_pattern == {
@@ -145,6 +151,26 @@ def test_paper_param_counts():
     # The paper rounds to 0.01M (CIFAR: He et al.'s zero-padding shortcuts).
     for path, millions in expected.items():
         assert round(n_params(build(CLS / path)) / 1e6, 2) == millions, path
+
+
+#: The residual ResNets: ImageNet ResNet-18/50 and CIFAR ResNet-18/20/56
+RESIDUAL_CONFIGS = [p for p in CONFIGS if p.stem.startswith('resnet')]
+
+
+@pytest.mark.parametrize('path', RESIDUAL_CONFIGS, ids=lambda p: p.stem)
+def test_residual_bns_start_at_one_as_in_the_papers_recipes(path):
+    """The paper trains "based on the configuration from the original paper
+    [2] or the samples from PyTorch" (ImageNet) and as Cutout (CIFAR
+    ResNet-18): none of them zero-initialises the last BN of a residual
+    block, which mmpretrain's ResNet does by default."""
+    model = build(path)
+    model.init_weights()
+    blocks = [m for m in model.backbone.modules()
+              if hasattr(m, 'norm2') and hasattr(m, 'downsample')]
+    assert blocks
+    for block in blocks:
+        last = getattr(block, 'norm3', None) or block.norm2
+        assert torch.equal(last.weight, torch.ones_like(last.weight)), path
 
 
 def test_digits_demo_config_states_its_conv_types():

@@ -63,11 +63,15 @@ def test_config_builds_trains_and_infers(path):
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     check_same_model(path, model)
+    # each row starts from an ImageNet ResNet-50 of our recipe (mmpretrain
+    # checkpoint): GMConv rows the GMConv one, baseline and DCN the plain one
+    init = cfg.model.backbone.init_cfg
+    assert init.checkpoint == ('checkpoints/resnet50-gmconv_in1k.pth'
+                               if any(stages) else
+                               'checkpoints/resnet50_in1k.pth')
+    assert init.prefix == 'backbone.'
     if any(stages):
         assert isinstance(model.backbone, GMResNet)
-        init = cfg.model.backbone.init_cfg
-        assert init.checkpoint.endswith('resnet50-gmconv_in1k.pth')
-        assert init.prefix == 'backbone.'
     assert parts_with(model, (SGMConv, DGMConv)) == stages
     assert isinstance(model.backbone.conv1, DGMConv) == stages[0]
     dcn = any('DeformConv' in type(m).__name__ for m in model.modules())
@@ -99,3 +103,35 @@ def test_demo_config_is_a_gmconv_detector(tmp_path):
 
 def test_every_pinned_config_exists():
     assert all((ROOT / path).is_file() for path in DIGESTS)
+
+
+@pytest.mark.parametrize('variant', ['r50', 'r50-dconv-c3-c5'])
+def test_plain_rows_load_the_plain_imagenet_resnet50(variant, tmp_path):
+    """The baseline and DCN rows load the plain ImageNet ResNet-50 of
+    configs/classification/imagenet (an mmpretrain checkpoint): every
+    backbone weight is the checkpoint's; only DCN's offset convs, which
+    ResNet-50 has not, keep their init."""
+    from mmpretrain.registry import MODELS as CLS_MODELS
+    init_default_scope('mmpretrain')
+    cls_cfg = Config.fromfile(
+        ROOT / 'configs/classification/imagenet/resnet50_8xb32_in1k.py')
+    torch.manual_seed(0)
+    classifier = CLS_MODELS.build(cls_cfg.model)
+    ckpt = tmp_path / 'resnet50_in1k.pth'
+    torch.save(dict(state_dict=classifier.state_dict()), ckpt)
+
+    cfg = Config.fromfile(
+        ROOT / f'configs/gmconv/faster-rcnn_{variant}_fpn_1x_coco.py')
+    cfg.model.backbone.init_cfg.checkpoint = str(ckpt)
+    init_default_scope('mmdet')
+    torch.manual_seed(1)
+    backbone = MODELS.build(cfg.model.backbone)
+    backbone.init_weights()
+    expected = classifier.state_dict()
+    offsets = 0
+    for key, value in backbone.state_dict().items():
+        if 'conv_offset' in key:
+            offsets += 1
+            continue
+        assert torch.equal(value, expected['backbone.' + key]), key
+    assert (offsets > 0) == ('dconv' in variant)

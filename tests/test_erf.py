@@ -74,3 +74,31 @@ def test_gmconv_with_smaller_sigma_has_smaller_erf(small, large):
         return (erf * (ys**2 + xs**2)).sum() / erf.sum()
 
     assert spread(small) < spread(large)
+
+
+def test_object_centre_erfs_crop_each_object_and_group_by_coco_size():
+    """A single 5x5 conv: at every object the ERF is the kernel magnitude,
+    centred in the window, whatever the object's position; objects go to
+    COCO's size of their area, an unused size is left out."""
+    from mmgmconv.visualization import coco_size, object_centre_erfs
+    w = torch.rand(3, 3, 5, 5, generator=torch.Generator().manual_seed(1))
+    model = Backbone(conv(5, w))
+    imgs = images(n=2, size=40)
+    objects = [[(10.0, 12.0, 20**2), (30.0, 25.0, 50**2)],
+               [(3.0, 20.0, 31**2)]]
+    erfs = object_centre_erfs(model, imgs, objects, stage=0, window=9)
+    assert sorted(erfs) == ['medium', 'small']
+    expected = w.abs().sum(0)  # (3, 5, 5): summed over output channels
+    expected = expected.sum(0).numpy()
+    for name, count in (('small', 2), ('medium', 1)):
+        erf, n = erfs[name]
+        assert n == count and erf.shape == (9, 9)
+        np.testing.assert_allclose(erf[2:7, 2:7],
+                                   expected / expected.max(), rtol=1e-5)
+        assert erf.sum() == pytest.approx(erf[2:7, 2:7].sum())
+    assert [coco_size(a) for a in (0, 32**2 - 1, 32**2, 96**2)] == [
+        'small', 'small', 'medium', 'large']
+    with pytest.raises(ValueError, match='outside the 40x40 image'):
+        object_centre_erfs(model, imgs, [[(40.0, 1.0, 1.0)], []], 0, 9)
+    with pytest.raises(ValueError, match='one list per image'):
+        object_centre_erfs(model, imgs, [[]], 0, 9)

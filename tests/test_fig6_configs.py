@@ -35,3 +35,51 @@ def test_config_says_and_builds_its_initial_sigma(path):
                   if isinstance(m, SGMConv) and m.sigma is not None]
         assert len(sigmas) == 19 and set(sigmas) == {sigma}
         assert not any(isinstance(m, DGMConv) for m in backbone.modules())
+
+
+def test_plot_fig6_from_collected_seed_runs(tmp_path):
+    """Fig. 6 from collect_results' table: mean ± std over seeds per
+    initial sigma, StdConv as "None"; other configs' rows are skipped."""
+    import json
+    import subprocess
+    import sys
+    root = Path(__file__).parents[1]
+    top1 = {'resnet20_1xb128_cifar10.py': (91.0, 92.0, 93.0),
+            'resnet20-sgmconv-sigma1_1xb128_cifar10.py': (92.0, 92.0, 92.0),
+            'resnet20-sgmconv_1xb128_cifar10.py': (91.5, 91.7, 91.9),
+            'resnet20-sgmconv-sigma10_1xb128_cifar10.py': (90.0, 91.0, 95.0),
+            'resnet56-sgmconv_1xb128_cifar100.py': (70.0, 71.0, 72.0),
+            'resnet50_8xb32_in1k.py': (75.0, ) * 3}
+    dirs = []
+    for config, values in top1.items():
+        for seed, value in enumerate(values):
+            run = tmp_path / config / f'seed_{seed}'
+            run.mkdir(parents=True)
+            (run / 'metrics.json').write_text(json.dumps(dict(
+                config=config, checkpoint='x.pth',
+                metrics={'accuracy/top1': value})))
+        dirs.append(tmp_path / config)
+
+    def tool(*args):
+        proc = subprocess.run([sys.executable, *map(str, args)], cwd=root,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout
+
+    results = tmp_path / 'results.md'
+    tool('tools/analysis/collect_results.py', *dirs, '--out', results)
+    out = tool('tools/analysis/plot_fig6.py', results, '--out',
+               tmp_path / 'fig6.png')
+    assert 'resnet20 cifar10 sigma None: 92.00 ± 1.00 (3 runs)' in out
+    assert 'resnet20 cifar10 sigma 1: 92.00 ± 0.00 (3 runs)' in out
+    assert 'resnet20 cifar10 sigma 5: 91.70 ± 0.20 (3 runs)' in out
+    assert 'resnet20 cifar10 sigma 10: 92.00 ± 2.65 (3 runs)' in out
+    assert 'resnet56 cifar100 sigma 5: 71.00 ± 1.00 (3 runs)' in out
+    assert '2 panel(s)' in out and 'resnet50' not in out
+    assert (tmp_path / 'fig6.png').stat().st_size > 0
+    bad = tmp_path / 'bad.md'
+    bad.write_text('no table\n')
+    proc = subprocess.run([sys.executable, 'tools/analysis/plot_fig6.py',
+                           str(bad)], cwd=root, capture_output=True,
+                          text=True)
+    assert proc.returncode != 0 and 'has no markdown table' in proc.stderr

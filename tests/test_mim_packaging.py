@@ -93,3 +93,22 @@ def test_mim_train_finds_the_packaged_config_and_tool(installed_wheel,
     packaged = installed_wheel / 'mmgmconv/.mim/configs/demo'
     assert f'will use {packaged / "resnet20-gmconv_1xb64_digits.py"}' in out
     assert (work_dir / 'epoch_1.pth').is_file()
+
+
+def test_mim_search_says_the_numbers_are_the_papers(installed_wheel,
+                                                     tmp_path):
+    """Every model's Results Source (Metadata) reaches `mim search`: the
+    paper's tables, no weights; and no metafile model has Weights."""
+    for model in metafile_models():
+        assert 'Weights' not in model, model['Name']
+        source = model['Metadata']['Results Source']
+        assert source.startswith("the paper's " if model.get('Results')
+                                 else 'none: '), model['Name']
+    name = 'faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco'
+    out = mim(installed_wheel, 'search', 'mmgmconv', '--config', name,
+              cwd=tmp_path).stdout
+    line, = (line for line in out.splitlines()
+             if line.startswith('results_source'))
+    assert "the paper's tables iii and v" in line
+    assert not any(line.split()[:1] == ['weight']
+               for line in out.splitlines())

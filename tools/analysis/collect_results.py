@@ -1,18 +1,23 @@
 """Reproduced metrics against the paper's, with mean and spread over runs.
 
     python tools/analysis/collect_results.py WORK_DIR [WORK_DIR ...] [--out F]
+        [--table V]
 
 A WORK_DIR holds ``metrics.json`` (written by tools/test.py) or, for a
 tools/train_seeds.py sweep, ``seed_*/metrics.json``. Runs are grouped by
 config file name; each group gets one row with the number of runs, the mean
 and sample standard deviation of each metric, the paper's number (from the
-metafiles listed in model-index.yml) and mean minus paper.
+metafiles listed in model-index.yml) and mean minus paper. ``--table V``
+lays detection runs out as the paper's Table V instead (rows: baseline,
+Stem L1 .. L1-L4, DCN, GMConv-DCN; AP, APs, APm, APl of Faster and Cascade
+R-CNN), each cell the mean ± std beside the paper's number.
 
 Needs only PyYAML: no torch, no OpenMMLab toolbox.
 """
 import argparse
 import json
 import os.path as osp
+import re
 import statistics
 from pathlib import Path
 
@@ -72,6 +77,9 @@ def load_run(path):
     run = json.loads(Path(path).read_text())
     measured = {}
     for key, value in run['metrics'].items():
+        # pycocotools' -1: no ground truth of that size, not a score
+        if key.startswith('coco/') and value == -1:
+            continue
         if key in METAFILE_METRICS:
             name, scale = METAFILE_METRICS[key]
             measured[name] = value * scale
@@ -115,13 +123,95 @@ def results_table(runs, papers):
     return '\n'.join(lines)
 
 
+#: Table V's rows, (method, usage of GMConv), in the paper's order
+TABLE_V_ROWS = (('GMConv', 'None (Baseline)'), ('GMConv', 'Stem L1'),
+                ('GMConv', 'Stem L1-L2'), ('GMConv', 'Stem L1-L3'),
+                ('GMConv', 'Stem L1-L4'), ('DCN (L2-L4)', 'None'),
+                ('GMConv-DCN', 'Stem L1'))
+TABLE_V_DETECTORS = {'faster-rcnn': 'Faster R-CNN',
+                     'cascade-rcnn': 'Cascade R-CNN'}
+TABLE_V_METRICS = ('box AP', 'box APs', 'box APm', 'box APl')
+
+
+def table_v_cell(config):
+    """``(detector, row)`` of Table V for a detection config file name
+    (``DET-rcnn_BACKBONE[-gmconv-stem-l1[-lN]][-dconv-c3-c5]_...``, the
+    names of configs/gmconv and configs/mini), or ``None``."""
+    detector = config.split('_', 1)[0]
+    if detector not in TABLE_V_DETECTORS or '_' not in config:
+        return None
+    variant = config.split('_')[1]
+    gmconv = re.search(r'-gmconv-stem-l1(?:-l([234]))?(?=-|$)', variant)
+    dcn = variant.endswith('-dconv-c3-c5')
+    if gmconv and dcn:
+        row = ('GMConv-DCN', 'Stem L1') if not gmconv.group(1) else None
+    elif dcn:
+        row = ('DCN (L2-L4)', 'None')
+    elif gmconv:
+        last = gmconv.group(1)
+        row = ('GMConv', 'Stem L1' + (f'-L{last}' if last else ''))
+    else:
+        row = ('GMConv', 'None (Baseline)')
+    return (TABLE_V_DETECTORS[detector], row) if row else None
+
+
+def table_v(runs, papers):
+    """Markdown table in the form of the paper's Table V: a row per
+    (method, usage), AP / APs / APm / APl per detector; each cell
+    ``mean ± std (runs) / paper``. Runs of other configs are an error."""
+    cells, configs = {}, {}
+    for config, measured in runs:
+        cell = table_v_cell(config)
+        if cell is None:
+            raise ValueError(
+                f'{config} is not a Table V config (DET-rcnn_BACKBONE'
+                '[-gmconv-stem-l1[-lN]][-dconv-c3-c5]_...); collect it '
+                'without --table V')
+        if configs.setdefault(cell, config) != config:
+            raise ValueError(f'{config} and {configs[cell]} are both Table V '
+                             f'{cell}: collect one of them')
+        for metric, value in measured.items():
+            cells.setdefault(cell, {}).setdefault(metric, []).append(value)
+    head = ['Method', 'Usage of GMConv']
+    for det in TABLE_V_DETECTORS.values():
+        head += [f'{det} {m[4:]}' for m in TABLE_V_METRICS]
+    lines = ['| ' + ' | '.join(head) + ' |', '|---' * len(head) + '|']
+    for row in TABLE_V_ROWS:
+        line = list(row)
+        for det in TABLE_V_DETECTORS.values():
+            measured = cells.get((det, row), {})
+            paper = papers.get(configs.get((det, row)), {})
+            for metric in TABLE_V_METRICS:
+                cell = ''
+                if metric in measured:
+                    mean, std, count = summarise(measured[metric])
+                    cell = (f'{mean:.1f}' if std is None else
+                            f'{mean:.1f} ± {std:.1f}') + f' ({count})'
+                if metric in paper:
+                    cell += f' / {paper[metric]:.1f}'
+                line.append(cell.strip())
+        lines.append('| ' + ' | '.join(line) + ' |')
+    lines.append('\nEach cell: mean ± sample std over runs (number of runs) '
+                 '/ the paper\'s number where the config is one of the '
+                 'paper\'s; rows and columns as in the paper\'s Table V.')
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--out', help='also write the table here')
+    parser.add_argument(
+        '--table', choices=['V'],
+        help='lay the runs out as the paper\'s Table V (default: one row '
+        'per config, every metric with the paper\'s number and the '
+        'difference)')
     args = parser.parse_args(argv)
     runs = [load_run(p) for d in args.work_dirs for p in find_runs(d)]
-    table = results_table(runs, paper_numbers())
+    if args.table == 'V':
+        table = table_v(runs, paper_numbers())
+    else:
+        table = results_table(runs, paper_numbers())
     print(table)
     if args.out:
         Path(args.out).write_text(table + '\n')

@@ -2,13 +2,23 @@
 
     python tools/analysis/vis_erf.py CONFIG CKPT [CKPT ...] --images DIR \
         [--configs CFG ...] [--labels L ...] [--stage 3] [--out erf.png]
+        [--ann-file COCO_JSON [--window PIXELS]]
 
 One panel per checkpoint: the ERF (Luo et al. 2016) of the centre unit of
 backbone output ``--stage``, averaged over the images of DIR. Checkpoints of
 different architectures (StdConv, GMConv, DCN, GMConv-DCN) each take their
 own config with ``--configs`` (default: CONFIG for all). Works on the demo
 dataset out of the box: ``--images data/shapes_coco/val``.
+
+With ``--ann-file`` (the COCO annotations of the images in DIR), Fig. 8 per
+object size: one row per checkpoint, one panel per COCO size (small,
+medium, large): the ERF of the backbone output unit at each object's
+centre, in a ``--window`` square around it, averaged over the objects of
+that size (``mmgmconv.visualization.object_centre_erfs``), e.g.
+``--images data/shapes_coco/val --ann-file
+data/shapes_coco/annotations/instances_val.json``.
 """
+import json
 import argparse
 import os.path as osp
 from pathlib import Path
@@ -21,8 +31,9 @@ from tqdm import tqdm  # noqa: E402
 
 import mmgmconv  # noqa: F401,E402
 from mmgmconv.apis import init_model  # noqa: E402
-from mmgmconv.visualization import (effective_receptive_field,  # noqa: E402
-                                    load_images)
+from mmgmconv.visualization import (COCO_SIZES,  # noqa: E402
+                                    effective_receptive_field, load_images,
+                                    object_centre_erfs)
 
 
 def main():
@@ -38,6 +49,12 @@ def main():
     parser.add_argument('--size', type=int, default=128)
     parser.add_argument('--max-images', type=int, default=32)
     parser.add_argument('--out', default='work_dirs/erf.png')
+    parser.add_argument('--ann-file',
+                        help='COCO annotations of --images: ERFs at object '
+                        'centres per COCO size (Fig. 8)')
+    parser.add_argument('--window', type=int, default=None,
+                        help='with --ann-file: ERF crop around each object '
+                        '(pixels of the --size image; default --size)')
     args = parser.parse_args()
     configs = args.configs or [args.config] * len(args.checkpoints)
     labels = args.labels or [Path(c).stem for c in args.checkpoints]
@@ -50,6 +67,9 @@ def main():
     if not paths:
         raise FileNotFoundError(f'no .png/.jpg images in {args.images}')
     paths = paths[:args.max_images]
+    if args.ann_file:
+        by_size(args, configs, labels, paths)
+        return
 
     fig, axes = plt.subplots(1, len(args.checkpoints),
                              figsize=(3.2 * len(args.checkpoints) + 1, 3.4),
@@ -71,6 +91,58 @@ def main():
     fig.savefig(args.out, dpi=100)
     print(f'{args.out}: ERF of {len(args.checkpoints)} checkpoint(s), '
           f'averaged over {len(paths)} images of {args.images}')
+
+
+def image_objects(ann_file, paths, size):
+    """Per image of ``paths``: ``(cx, cy, area)`` of its objects, the centre
+    in pixels of the image resized to ``size`` square (as ``load_images``
+    resizes it), the area as annotated (original pixels)."""
+    coco = json.loads(Path(ann_file).read_text())
+    images = {img['file_name'].split('/')[-1]: img for img in coco['images']}
+    anns = {}
+    for ann in coco['annotations']:
+        if not ann.get('iscrowd', 0):
+            anns.setdefault(ann['image_id'], []).append(ann)
+    objects = []
+    for path in paths:
+        img = images.get(path.name)
+        if img is None:
+            raise ValueError(f'{path.name} is not an image of {ann_file}')
+        sx, sy = size / img['width'], size / img['height']
+        objects.append([
+            ((x + w / 2) * sx, (y + h / 2) * sy, ann.get('area', w * h))
+            for ann in anns.get(img['id'], [])
+            for x, y, w, h in [ann['bbox']]])
+    return objects
+
+
+def by_size(args, configs, labels, paths):
+    """Fig. 8: rows of checkpoints, columns of COCO sizes."""
+    objects = image_objects(args.ann_file, paths, args.size)
+    window = args.window or args.size
+    fig, axes = plt.subplots(
+        len(configs), len(COCO_SIZES), squeeze=False, layout='constrained',
+        figsize=(3.2 * len(COCO_SIZES) + 1, 3.2 * len(configs)))
+    for row, cfg, ckpt, label in zip(axes, configs, args.checkpoints, labels):
+        model, _ = init_model(cfg, ckpt)
+        images = load_images(paths, model, args.size)
+        erfs = object_centre_erfs(model, images, objects, args.stage, window)
+        for ax, (name, _, _) in zip(row, COCO_SIZES):
+            ax.axis('off')
+            if name not in erfs:
+                ax.set_title(f'{label}: no {name} objects', fontsize=9)
+                continue
+            erf, count = erfs[name]
+            image = ax.imshow(erf, cmap='inferno', vmin=0, vmax=1)
+            ax.set_title(f'{label}: {name} ({count})', fontsize=9)
+            print(f'{label}: {name}: {count} objects')
+    fig.colorbar(image, ax=axes, label='input gradient (max = 1)')
+    fig.suptitle(f'ERF at object centres by COCO size, backbone output '
+                 f'{args.stage}, {window}x{window} window', fontsize=10)
+    Path(osp.dirname(args.out) or '.').mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=100)
+    print(f'{args.out}: ERFs by object size of {len(configs)} '
+          f'checkpoint(s), {len(paths)} images of {args.images}')
 
 
 if __name__ == '__main__':

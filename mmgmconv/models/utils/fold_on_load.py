@@ -2,10 +2,16 @@
 
 A GMConv network computes with ``W * M(sigma)`` (paper eq. 2), not ``W``.
 When its checkpoint is loaded into a backbone where that layer is a plain
-conv (or a DCN: Table V's "Stem L1" .. "Stem L1-L3" and "GMConv-DCN" rows
-start from one all-GMConv ImageNet ResNet-50), loading ``W`` alone would
-start the detector from another network than the one trained. The pre-hook
-here folds the mask in instead, so the layer starts as it was trained.
+conv or a DCN, loading ``W`` alone would start the detector from another
+network than the one trained. The pre-hook here folds the mask in instead,
+so the layer starts as it was trained.
+
+Where that happens is our choice: the paper says its detectors plug in "the
+backbones we previously trained on ImageNet" (Sec. IV-A) but not which
+backbone each partial row of Table V ("Stem L1" .. "Stem L1-L3",
+"GMConv-DCN") started from. Our Table V configs start every GMConv row from
+the one all-GMConv ImageNet ResNet-50, so their plain and DCN stages load
+its folded weights.
 """
 from typing import List
 

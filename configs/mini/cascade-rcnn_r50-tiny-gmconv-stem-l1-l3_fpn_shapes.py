@@ -1,0 +1,5 @@
+# Cascade R-CNN, miniature of Table V "Stem L1-L3": GMConv in the stem to
+# layer3; the plain stages get the GMConv checkpoint's masks folded into their
+# weights on load.
+_base_ = './cascade-rcnn_r50-tiny-gmconv-stem-l1-l4_fpn_shapes.py'
+model = dict(backbone=dict(gmconv_stages=(True, True, True, True, False)))
