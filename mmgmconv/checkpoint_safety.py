@@ -291,7 +291,10 @@ def nonfinite_tensors(checkpoint) -> List[str]:
                 and value.layout == torch.strided and not value.is_meta
                 and (value.is_floating_point() or value.is_complex())):
             continue
-        if not bool(torch.isfinite(value).all()):
+        # NaN and inf carry into the sum, so a finite sum (the fast test)
+        # means finite elements; a non-finite one may also be an overflow
+        if (not bool(torch.isfinite(value.sum()))
+                and not bool(torch.isfinite(value).all())):
             nan = int(torch.isnan(value).sum())
             found.append(f'{key} ({nan} NaN, '
                          f'{int((~torch.isfinite(value)).sum()) - nan} inf '
@@ -337,8 +340,8 @@ def cached_checkpoint_path(url: str, model_dir: Optional[str] = None) -> str:
 
     ``MODEL_DIR`` defaults to ``<torch hub dir>/checkpoints/by-url``
     (``$TORCH_HOME/hub/...``). Keyed by the whole URL, so two URLs with the
-    same file name never share a file, and apart from torch hub's own
-    cache (``<torch hub dir>/checkpoints/NAME``), whose files are never read.
+    same file name never share a file. Files of torch hub's own cache
+    (``<torch hub dir>/checkpoints/NAME``) are never read.
     """
     directory = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints',
                                       'by-url')
@@ -372,8 +375,7 @@ def download_checkpoint(url: str, model_dir: Optional[str] = None,
             torch.hub.download_url_to_file(url, partial, hash_prefix,
                                            progress=progress)
         except URLError as err:
-            raise OSError(f'cannot download checkpoint {url}: '
-                          f'{getattr(err, "reason", err)}') from err
+            raise OSError(f'cannot download checkpoint {url}: {err}') from err
         except RuntimeError as err:
             if 'invalid hash value' not in str(err):
                 raise
