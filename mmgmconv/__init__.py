@@ -5,14 +5,16 @@ when those toolboxes are installed, on their registries' first use.
 """
 from . import datasets  # noqa: F401  (registers SklearnDigits with mmpretrain)
 from . import models
-from .checkpoint_safety import allow_mmengine_checkpoint_types
+from .checkpoint_safety import (allow_mmengine_checkpoint_types,
+                                install_checkpoint_policy)
 from .engine import SigmaLoggerHook
 from .ops import (PRED_PATTERNS, SIGMA_MIN, DGMConv, SGMConv, SigmaPredictor,
                   convert_to_gmconv, fuse_gmconv, gaussian_mask)
 
 __version__ = '0.1.0'
 
-allow_mmengine_checkpoint_types()
+# every checkpoint mmengine reads from now on: no code run, whole, finite
+install_checkpoint_policy()
 
 
 # GMResNet is not in __all__: `from mmgmconv import *` would import mmdet

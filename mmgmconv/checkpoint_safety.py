@@ -1,42 +1,122 @@
-"""Let ``torch.load(weights_only=True)`` read mmengine checkpoints safely.
+"""The one policy by which every checkpoint is read after ``import mmgmconv``.
 
-torch >= 2.6 loads checkpoints with ``weights_only=True``: only allow-listed
-globals may be built. An mmengine training checkpoint also holds the
-message hub's ``HistoryBuffer`` objects, numpy arrays and scalars, and
-references to ``HistoryBuffer.min`` (and ``max``, ``mean``, ``current``),
-pickled as ``builtins.getattr(HistoryBuffer, 'min')``. We allow those types
-and, instead of ``getattr`` itself (which would let a checkpoint reach any
-attribute, e.g. ``os.system``), a stand-in that only resolves those four
-methods. ``weights_only`` stays on: anything else in a checkpoint is still
-refused by torch.
+mmengine reads every checkpoint (``load_checkpoint``,
+``Runner.load_checkpoint`` and ``resume``, ``load_from``,
+``init_cfg=dict(type='Pretrained')``, mmdet's and mmpretrain's inferencers)
+through ``CheckpointLoader``, which picks a loader by the path's scheme.
+:func:`install_checkpoint_policy` replaces the loader of each scheme
+mmengine has (local paths, ``http(s)://``,
+``torchvision://``, ``modelzoo://``, ``open-mmlab://``, ``openmmlab://``,
+``mmcls://``, ``pavi://``, ``s3://``, ``petrel://``) with one that:
 
-torch < 2.4 has no ``add_safe_globals``: there nothing can be allow-listed,
-``weights_only=True`` refuses mmengine training checkpoints, and torch < 2.6
-loads with ``weights_only=False`` by default, which runs whatever code a
-checkpoint carries (see the README, "Checkpoints and safety").
+* downloads a URL to a cache keyed by the whole URL
+  (:func:`download_checkpoint`): written atomically, never unpacked,
+  checked against the SHA-256 prefix that torch hub's
+  ``NAME-<sha256 prefix>.EXT`` file-name convention puts in the URL;
+* refuses, each with a :class:`CheckpointError` naming the file, what is not
+  a whole torch checkpoint: an empty file, a truncated one, a zip archive
+  without ``data.pkl``, a TorchScript archive, random bytes;
+* unpickles without running code (:func:`load_checkpoint_file`): with
+  ``torch.load(weights_only=True)`` and the allow-list below on torch >= 2.6,
+  with a restricted unpickler holding the same allow-list on older torch
+  (which cannot allow-list ``(object, name)`` pairs and loads with
+  ``weights_only=False`` by default); anything else refused by name
+  (:class:`UnsafeCheckpointError`);
+* refuses a state dict with NaN or inf in a floating-point tensor
+  (:class:`NonFiniteCheckpointError`), naming the tensors: a model loaded
+  from it would compute NaN.
+
+The allow-list: what ``torch.load(weights_only=True)`` allows on torch
+>= 2.6 (tensors, parameters, storages, dtypes, ``OrderedDict``, ...) and
+what an mmengine training checkpoint holds besides: the message hub's
+``HistoryBuffer`` objects, numpy arrays and scalars, and references to
+``HistoryBuffer.min`` (``max``, ``mean``, ``current``), pickled as
+``builtins.getattr(HistoryBuffer, 'min')``. Instead of ``getattr`` itself
+(which would let a checkpoint reach any attribute, e.g. ``os.system``), a
+stand-in resolves only those four methods.
+
+Not covered: a ``torch.load`` or ``torch.hub.load_state_dict_from_url`` the
+user (or a library) calls directly, mmengine's ``load_from_*`` functions
+called directly instead of through ``CheckpointLoader``, and schemes another
+package registers after ``import mmgmconv``.
 """
+import _compat_pickle
+import functools
+import hashlib
+import importlib
+import io
+import logging
+import os
+import os.path as osp
 import pickle
+import re
+import uuid
+import zipfile
+from collections import Counter, OrderedDict
+from codecs import encode
+from tempfile import TemporaryDirectory
+from typing import BinaryIO, Dict, List, Optional
+from urllib.error import URLError
+from urllib.parse import urlparse
 
 import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
+from mmengine.dist import get_dist_info
+from mmengine.logging import HistoryBuffer, print_log
+# mmengine's model tables and file backends, looked up where mmengine looks
+from mmengine.runner import checkpoint as mmengine_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader
 
 _HISTORY_BUFFER_STATISTICS = ('min', 'max', 'mean', 'current')
+
+#: torch >= 2.6 allow-lists ``(object, 'module.name')`` pairs for
+#: ``weights_only`` (needed for numpy's renamed module and the ``getattr``
+#: stand-in); older torch gets the restricted unpickler.
+TORCH_ALLOW_LISTS_WEIGHTS_ONLY = tuple(
+    int(v) for v in re.findall(r'\d+', torch.__version__)[:2]) >= (2, 6)
+
+#: torch hub's file-name convention ``NAME-<sha256 prefix>.EXT`` (eight or
+#: more hex digits, as torch hub's documentation asks for).
+HASH_IN_FILE_NAME = re.compile(r'-([a-f0-9]{8,})\.')
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded; the message names the file and
+    why."""
+
+
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
+    """A checkpoint that asks the unpickler for something not allow-listed
+    (a pickle that could run code)."""
+
+
+class NonFiniteCheckpointError(CheckpointError):
+    """A checkpoint whose state dict holds NaN or inf."""
+
+
+class _RefusedGlobal(pickle.UnpicklingError):
+    """What an unpickled checkpoint asked for and was refused; the loader
+    names the file."""
+
+    def __init__(self, name):
+        super().__init__(f'refusing {name} while loading a checkpoint')
+        self.name = name
 
 
 def history_buffer_getattr(obj, name):
     """``getattr`` limited to ``HistoryBuffer``'s statistics methods."""
     if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
         return getattr(obj, name)
-    raise pickle.UnpicklingError(
-        f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: '
-        f'only HistoryBuffer.{{{",".join(_HISTORY_BUFFER_STATISTICS)}}} '
-        'are allowed')
+    raise _RefusedGlobal(
+        f'getattr({obj!r}, {name!r}) (only HistoryBuffer.'
+        f'{{{",".join(_HISTORY_BUFFER_STATISTICS)}}} are allowed)')
 
 
 def _numpy_globals():
     # numpy 2 name; numpy 1 has only np.core (checkpoints name either)
-    multiarray = (np._core if hasattr(np, '_core') else np.core).multiarray
+    multiarray = importlib.import_module(
+        'numpy._core.multiarray' if int(np.__version__.split('.')[0]) >= 2
+        else 'numpy.core.multiarray')
     dtype_classes = [type(np.dtype(c)) for c in '?bhilqBHILQefdgFDG']
     return [np.ndarray, np.dtype, *dtype_classes] + [
         (fn, f'{module}.multiarray.{fn.__name__}')
@@ -45,17 +125,398 @@ def _numpy_globals():
     ]
 
 
+def _mmengine_globals():
+    """What an mmengine checkpoint holds beyond torch's own allow-list:
+    objects, or ``(object, 'module.name')`` where the name differs."""
+    return [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'),
+            *_numpy_globals()]
+
+
 def allow_mmengine_checkpoint_types() -> bool:
     """Allow-list what mmengine checkpoints contain for ``weights_only``.
 
     Returns:
-        ``False`` on torch < 2.4, which cannot allow-list anything (nothing
-        is changed), ``True`` otherwise.
+        ``False`` on torch < 2.6, which cannot allow-list them (nothing is
+        changed; mmgmconv's loaders use the restricted unpickler there),
+        ``True`` otherwise.
     """
-    if not hasattr(torch.serialization, 'add_safe_globals'):
+    if not TORCH_ALLOW_LISTS_WEIGHTS_ONLY:
         return False
-    torch.serialization.add_safe_globals([
-        HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'),
-        *_numpy_globals()
-    ])
+    torch.serialization.add_safe_globals(_mmengine_globals())
     return True
+
+
+@functools.lru_cache(maxsize=1)
+def _restricted_globals() -> Dict[str, object]:
+    """``'module.name'`` -> object: what the restricted unpickler builds.
+
+    torch's own ``weights_only`` allow-list of this torch version, the
+    entries torch 2.6 added to it (``torch.device``, every dtype, bytes,
+    sets, ...), and the mmengine types.
+    """
+    from torch import _weights_only_unpickler
+    allowed = dict(_weights_only_unpickler._get_allowed_globals())
+    allowed.update({
+        'collections.OrderedDict': OrderedDict,
+        'collections.Counter': Counter,
+        'torch.device': torch.device,
+        '_codecs.encode': encode,  # how protocol 2 pickles bytes
+        'builtins.bytearray': bytearray,
+        'builtins.set': set,
+        'builtins.complex': complex,
+    })
+    allowed.update({str(t): t for t in vars(torch).values()
+                    if isinstance(t, torch.dtype)})
+    for entry in _mmengine_globals():
+        obj, name = (entry if isinstance(entry, tuple) else
+                     (entry, f'{entry.__module__}.{entry.__name__}'))
+        allowed[name] = obj
+    return allowed
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """A pickle ``Unpickler`` that builds only allow-listed globals."""
+
+    def find_class(self, module, name):
+        # Python 2 names, which protocol 2 pickles use (as pickle does)
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name),
+                                                       (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        try:
+            return _restricted_globals()[f'{module}.{name}']
+        except KeyError:
+            raise _RefusedGlobal(f'{module}.{name}') from None
+
+
+class _RestrictedPickle:
+    """The ``pickle_module`` interface ``torch.load`` uses for reading."""
+    Unpickler = _RestrictedUnpickler
+
+    @staticmethod
+    def load(file, **kwargs):
+        return _RestrictedUnpickler(file, **kwargs).load()
+
+
+def _refused(source, name: str) -> UnsafeCheckpointError:
+    return UnsafeCheckpointError(
+        f'refusing to load checkpoint {source}: it asks to build {name}, '
+        'which is not among what a checkpoint may hold (tensors, numbers, '
+        'containers, numpy arrays, mmengine training state); a pickle that '
+        'builds other objects can run code on loading')
+
+
+def checkpoint_file_problem(f: BinaryIO) -> Optional[str]:
+    """Why the open binary file ``f`` is not a whole torch checkpoint, or
+    None. Reads its first bytes and, for a zip archive, its member list
+    (no unpickling); leaves ``f`` at its start."""
+    f.seek(0)
+    head = f.read(4)
+    f.seek(0)
+    if not head:
+        return 'the file is empty (0 bytes)'
+    if zipfile.is_zipfile(f):
+        f.seek(0)
+        with zipfile.ZipFile(f) as archive:
+            members = [n.rsplit('/', 1)[-1] for n in archive.namelist()]
+        f.seek(0)
+        if 'constants.pkl' in members:
+            return ('it is a TorchScript archive (torch.jit.save), not a '
+                    'checkpoint')
+        if 'data.pkl' not in members:
+            return ('it is a zip archive but not a torch checkpoint (no '
+                    'data.pkl); archives are never unpacked')
+        return None
+    f.seek(0)
+    if head.startswith(b'PK\x03\x04'):
+        return ('it is truncated: it begins as a torch checkpoint (a zip '
+                'archive) but its end is missing (an interrupted save, copy '
+                'or download?)')
+    if head[:1] != b'\x80':
+        return ('it is not a torch checkpoint: neither a zip archive '
+                '(torch.save) nor a pickle (torch.save before torch 1.6)')
+    return None
+
+
+def _error_summary(err: Exception) -> str:
+    """``err`` in one line, without torch's advice to load with
+    ``weights_only=False``."""
+    lines = str(err).replace('WeightsUnpickler error:', '\n').splitlines()
+    advice = re.compile(r'weights_only|Weights only|safe_globals|'
+                        r'file an issue|documentation')
+    reasons = [line.strip() for line in lines
+               if line.strip() and not advice.search(line)]
+    return type(err).__name__ + (f': {reasons[0]}' if reasons else '')
+
+
+def _unpickle(f: BinaryIO, map_location, source):
+    if TORCH_ALLOW_LISTS_WEIGHTS_ONLY:
+        kwargs = dict(weights_only=True)
+    else:
+        _restricted_globals()  # built here: its errors are not the file's
+        kwargs = dict(weights_only=False, pickle_module=_RestrictedPickle)
+    try:
+        return torch.load(f, map_location=map_location, **kwargs)
+    except _RefusedGlobal as err:
+        raise _refused(source, err.name) from None
+    except (OSError, MemoryError):
+        raise
+    except Exception as err:
+        # torch's wordings: "Unsupported global: GLOBAL x.y", "unsupported
+        # GLOBAL x.y whose module x is blocked", "GLOBAL x.y was not an
+        # allowed global"; and our getattr stand-in's refusal, re-raised
+        refused = (re.search(r'GLOBAL ([\w.]+)', str(err)) or re.search(
+            r'refusing (.+) while loading a checkpoint', str(err)))
+        if refused:
+            raise _refused(source, refused.group(1)) from None
+        raise CheckpointError(
+            f'cannot load checkpoint {source}: it is corrupt or not a torch '
+            f'checkpoint ({_error_summary(err)})') from None
+
+
+def nonfinite_tensors(checkpoint) -> List[str]:
+    """The state dict's floating-point tensors holding NaN or inf, each as
+    ``'KEY (n NaN, m inf of N)'``.
+
+    The state dict is ``checkpoint['state_dict']`` when there is one, else
+    the checkpoint itself, as mmengine's ``load_checkpoint`` takes it.
+    """
+    state = checkpoint
+    if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
+        state = checkpoint['state_dict']
+    if not isinstance(state, dict):
+        return []
+    found = []
+    for key, value in state.items():
+        if not (isinstance(value, torch.Tensor)
+                and value.layout == torch.strided and not value.is_meta
+                and (value.is_floating_point() or value.is_complex())):
+            continue
+        # NaN and inf carry into the sum, so a finite sum (the fast test)
+        # means finite elements; a non-finite one may also be an overflow
+        if (not bool(torch.isfinite(value.sum()))
+                and not bool(torch.isfinite(value).all())):
+            nan = int(torch.isnan(value).sum())
+            found.append(f'{key} ({nan} NaN, '
+                         f'{int((~torch.isfinite(value)).sum()) - nan} inf '
+                         f'of {value.numel()})')
+    return found
+
+
+def _check_finite(checkpoint, source):
+    found = nonfinite_tensors(checkpoint)
+    if found:
+        shown = ', '.join(found[:10]) + (
+            f', and {len(found) - 10} more' if len(found) > 10 else '')
+        raise NonFiniteCheckpointError(
+            f'checkpoint {source} holds NaN or inf in {len(found)} tensor(s) '
+            f'of its state dict: {shown}. A model loaded from it computes '
+            'NaN (did the training that wrote it diverge?); use an earlier '
+            'checkpoint')
+
+
+def load_checkpoint_stream(f: BinaryIO, map_location=None, source=None):
+    """Load the checkpoint in the open binary file ``f`` under the policy
+    (see the module docstring); ``source`` names it in errors."""
+    source = source if source is not None else getattr(f, 'name', f)
+    problem = checkpoint_file_problem(f)
+    if problem is not None:
+        raise CheckpointError(f'cannot load checkpoint {source}: {problem}')
+    checkpoint = _unpickle(f, map_location, source)
+    _check_finite(checkpoint, source)
+    return checkpoint
+
+
+def load_checkpoint_file(path: str, map_location=None, source=None):
+    """Load the local checkpoint ``path`` under the policy (see the module
+    docstring); ``source`` names it in errors (default: ``path``)."""
+    with open(path, 'rb') as f:
+        return load_checkpoint_stream(f, map_location,
+                                      path if source is None else source)
+
+
+def cached_checkpoint_path(url: str, model_dir: Optional[str] = None) -> str:
+    """Where :func:`download_checkpoint` keeps ``url``:
+    ``MODEL_DIR/<first 16 hex digits of sha256(url)>_<file name>``.
+
+    ``MODEL_DIR`` defaults to ``<torch hub dir>/checkpoints/by-url``
+    (``$TORCH_HOME/hub/...``). Keyed by the whole URL, so two URLs with the
+    same file name never share a file. Files of torch hub's own cache
+    (``<torch hub dir>/checkpoints/NAME``) are never read.
+    """
+    directory = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints',
+                                      'by-url')
+    name = re.sub(r'[^A-Za-z0-9._-]', '_',
+                  osp.basename(urlparse(url).path))[-100:] or 'checkpoint'
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return osp.join(directory, f'{key}_{name}')
+
+
+def download_checkpoint(url: str, model_dir: Optional[str] = None,
+                        progress: bool = False) -> str:
+    """The local copy of the checkpoint at ``url``, downloaded once.
+
+    The file goes to :func:`cached_checkpoint_path` only after it is whole
+    (torch hub's ``download_url_to_file`` writes a temporary file), passes
+    the SHA-256 check where the URL's file name follows torch hub's
+    ``NAME-<sha256 prefix>.EXT`` convention, and looks like a torch
+    checkpoint (:func:`checkpoint_file_problem`); then it is renamed into
+    place. A download that fails a check is not kept. Nothing is unpacked.
+    """
+    path = cached_checkpoint_path(url, model_dir)
+    if osp.isfile(path):
+        return path
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    match = HASH_IN_FILE_NAME.search(osp.basename(urlparse(url).path))
+    hash_prefix = match.group(1) if match else None
+    partial = f'{path}.{uuid.uuid4().hex}.partial'
+    print_log(f'Downloading {url} to {path}', logger='current')
+    try:
+        try:
+            torch.hub.download_url_to_file(url, partial, hash_prefix,
+                                           progress=progress)
+        except URLError as err:
+            raise OSError(f'cannot download checkpoint {url}: {err}') from err
+        except RuntimeError as err:
+            if 'invalid hash value' not in str(err):
+                raise
+            raise CheckpointError(
+                f'the download of {url} is not the file its name promises: '
+                f'torch hub\'s NAME-<sha256 prefix> convention gives '
+                f'{hash_prefix}, but {err}; it is not kept') from None
+        with open(partial, 'rb') as f:
+            problem = checkpoint_file_problem(f)
+        if problem is not None:
+            raise CheckpointError(f'cannot load checkpoint {url}: {problem}; '
+                                  'the download is not kept')
+        os.replace(partial, path)
+    finally:
+        if osp.exists(partial):
+            os.remove(partial)
+    return path
+
+
+# The loaders of mmengine's schemes, under the same names (mmengine logs the
+# name after ``load_from_``), reading through the policy.
+
+
+def load_from_local(filename, map_location=None):
+    """A local checkpoint file."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return load_checkpoint_file(filename, map_location)
+
+
+def load_from_http(filename, map_location=None, model_dir=None,
+                   progress=os.isatty(0)):
+    """An ``http(s)://`` URL, through :func:`download_checkpoint`; rank 0
+    downloads first in distributed runs, as mmengine's loader."""
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        path = download_checkpoint(filename, model_dir, progress)
+    if world_size > 1:
+        torch.distributed.barrier()
+        if rank > 0:
+            path = download_checkpoint(filename, model_dir, progress)
+    return load_checkpoint_file(path, map_location,
+                                f'{filename} (downloaded to {path})')
+
+
+def _model_url(filename, urls, kind):
+    name = filename.split('://', 1)[1]
+    if name not in urls:
+        raise KeyError(f'{filename}: no {kind} checkpoint named {name!r}')
+    return urls[name]
+
+
+def load_from_torchvision(filename, map_location=None):
+    """``torchvision://NAME`` (and the deprecated ``modelzoo://NAME``)."""
+    if filename.startswith('modelzoo://'):
+        print_log('The URL scheme of "modelzoo://" is deprecated, please '
+                  'use "torchvision://" instead', logger='current',
+                  level=logging.WARNING)
+    urls = mmengine_checkpoint.get_torchvision_models()
+    return load_from_http(_model_url(filename, urls, 'torchvision'),
+                          map_location)
+
+
+def load_from_openmmlab(filename, map_location=None):
+    """``open-mmlab://NAME`` or ``openmmlab://NAME``: a URL or a file in
+    mmengine's home, from mmengine's table (and ``open_mmlab.json`` there)."""
+    prefix, name = filename.split('://', 1)
+    deprecated = mmengine_checkpoint.get_deprecated_model_names()
+    if name in deprecated:
+        print_log(f'{prefix}://{name} is deprecated in favor of '
+                  f'{prefix}://{deprecated[name]}', logger='current',
+                  level=logging.WARNING)
+        name = deprecated[name]
+    urls = mmengine_checkpoint.get_external_models()
+    url = _model_url(f'{prefix}://{name}', urls, 'open-mmlab')
+    if url.startswith(('http://', 'https://')):
+        return load_from_http(url, map_location)
+    home = mmengine_checkpoint._get_mmengine_home()
+    return load_from_local(osp.join(home, url), map_location)
+
+
+def load_from_mmcls(filename, map_location=None):
+    """``mmcls://NAME``: an mmcls classifier's backbone."""
+    urls = mmengine_checkpoint.get_mmcls_models()
+    return mmengine_checkpoint._process_mmcls_checkpoint(
+        load_from_http(_model_url(filename, urls, 'mmcls'), map_location))
+
+
+def load_from_pavi(filename, map_location=None):
+    """``pavi://PATH`` (needs the pavi package)."""
+    try:
+        from pavi import modelcloud
+    except ImportError:
+        raise ImportError(
+            'Please install pavi to load checkpoint from modelcloud.')
+    model = modelcloud.get(filename[len('pavi://'):])
+    with TemporaryDirectory() as tmp_dir:
+        path = osp.join(tmp_dir, model.name)
+        model.download(path)
+        return load_checkpoint_file(path, map_location, filename)
+
+
+def load_from_ceph(filename, map_location=None, backend='petrel'):
+    """``s3://`` or ``petrel://`` (optionally ``NAME:s3://``) through
+    mmengine's file backend."""
+    file_backend = mmengine_checkpoint.get_file_backend(
+        filename, backend_args={'backend': backend})
+    with io.BytesIO(file_backend.get(filename)) as buffer:
+        return load_checkpoint_stream(buffer, map_location, filename)
+
+
+#: mmengine 0.10's scheme prefixes and the loader that replaces each.
+SCHEME_LOADERS = {
+    '': load_from_local,
+    'http://': load_from_http,
+    'https://': load_from_http,
+    'modelzoo://': load_from_torchvision,
+    'torchvision://': load_from_torchvision,
+    'open-mmlab://': load_from_openmmlab,
+    'openmmlab://': load_from_openmmlab,
+    'mmcls://': load_from_mmcls,
+    'pavi://': load_from_pavi,
+    r'(\S+\:)?s3://': load_from_ceph,
+    r'(\S+\:)?petrel://': load_from_ceph,
+}
+
+
+def unprotected_checkpoint_schemes() -> List[str]:
+    """The scheme prefixes mmengine's ``CheckpointLoader`` knows whose
+    loader is not one of this module's (empty after
+    :func:`install_checkpoint_policy`, unless a package registered more)."""
+    ours = set(SCHEME_LOADERS.values())
+    return [prefix for prefix, loader in CheckpointLoader._schemes.items()
+            if loader not in ours]
+
+
+def install_checkpoint_policy() -> None:
+    """Make every mmengine checkpoint scheme load through this policy, and
+    allow-list mmengine's types for ``torch.load(weights_only=True)``
+    (torch >= 2.6). Called by ``import mmgmconv``."""
+    allow_mmengine_checkpoint_types()
+    for prefix, loader in SCHEME_LOADERS.items():
+        CheckpointLoader.register_scheme(prefix, loader, force=True)

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from mmgmconv.apis import build_model_from_config
+from mmgmconv.checkpoint_safety import cached_checkpoint_path
 from mmgmconv.datasets import make_shapes_coco
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
@@ -92,9 +93,12 @@ def det_run(shapes, served_checkpoint, tmp_path_factory):
     return proc, work, torch_home
 
 
-def test_checkpoint_url_is_downloaded_and_evaluated(det_run):
+def test_checkpoint_url_is_downloaded_and_evaluated(det_run,
+                                                    served_checkpoint):
     proc, work, torch_home = det_run
-    assert (torch_home / 'hub/checkpoints/det.pth').is_file()
+    assert Path(cached_checkpoint_path(
+        served_checkpoint, str(torch_home / 'hub/checkpoints/by-url'))
+                ).is_file()
     assert '| AP | AP50 | AP75 | APs | APm | APl |' in proc.stdout
     assert (work / 'metrics.json').is_file()
 

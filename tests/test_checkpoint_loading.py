@@ -1,0 +1,303 @@
+"""The checkpoint loading policy (mmgmconv.checkpoint_safety) for every
+source mmengine's CheckpointLoader accepts, on every supported torch
+(``make test-compat`` runs this file on torch 2.1 too): no pickle payload
+runs, downloads are cached by URL and never unpacked, broken files and
+non-finite weights are clear errors naming the file."""
+import hashlib
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from checkpoint_server import NO_PROXY, save_payload_checkpoint, start_server
+from mmengine.config import Config
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.model import BaseModule
+from mmengine.runner import checkpoint as mmengine_checkpoint
+from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
+from torch import nn
+
+import mmgmconv
+from mmgmconv.apis import init_model
+from mmgmconv.checkpoint_safety import (CheckpointError,
+                                        NonFiniteCheckpointError,
+                                        UnsafeCheckpointError,
+                                        cached_checkpoint_path,
+                                        unprotected_checkpoint_schemes)
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A local HTTP server of ``tmp_path/served``; torch's and mmengine's
+    caches in ``tmp_path``."""
+    for name, value in NO_PROXY.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine_home'))
+    (tmp_path / 'served').mkdir()
+    srv = start_server(tmp_path / 'served')
+    yield srv
+    srv.stop()
+
+
+def _payload_source(kind, server, tmp_path, monkeypatch):
+    """Serve or write the payload checkpoint; the name ``kind`` loads it by."""
+    marker = tmp_path / 'payload-ran'
+    save_payload_checkpoint(server.root / 'evil.pth', marker)
+    url = f'{server.url}/evil.pth'
+    if kind == 'local':
+        return str(server.root / 'evil.pth'), marker
+    if kind == 'http':
+        return url, marker
+    if kind in ('torchvision', 'modelzoo'):
+        monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
+                            lambda: {'resnet50': url})
+        return f'{kind}://resnet50', marker
+    if kind in ('open-mmlab', 'openmmlab'):
+        home = tmp_path / 'mmengine_home'
+        home.mkdir(exist_ok=True)
+        (home / 'open_mmlab.json').write_text(json.dumps({'evil': url}))
+        return f'{kind}://evil', marker
+    if kind == 'mmcls':
+        monkeypatch.setattr(mmengine_checkpoint, 'get_mmcls_models',
+                            lambda: {'evil': url})
+        return 'mmcls://evil', marker
+    assert kind == 's3'
+    data = (server.root / 'evil.pth').read_bytes()
+
+    class Backend:
+
+        def get(self, filename):
+            return data
+
+    monkeypatch.setattr(mmengine_checkpoint, 'get_file_backend',
+                        lambda *args, **kwargs: Backend())
+    return 's3://bucket/evil.pth', marker
+
+
+@pytest.mark.parametrize('kind', [
+    'local', 'http', 'torchvision', 'modelzoo', 'open-mmlab', 'openmmlab',
+    'mmcls', 's3'
+])
+def test_payload_never_runs_whatever_the_source(kind, server, tmp_path,
+                                                monkeypatch):
+    source, marker = _payload_source(kind, server, tmp_path, monkeypatch)
+    with pytest.raises(UnsafeCheckpointError,
+                       match=r'refusing to load checkpoint .*evil.*system'):
+        _load_checkpoint(source, map_location='cpu')
+    assert not marker.exists()
+
+
+class _Tiny(BaseModule):
+
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg)
+        self.conv = nn.Conv2d(3, 4, 3)
+
+
+@pytest.mark.parametrize('entry', [
+    'load_checkpoint', 'CheckpointLoader', 'init_cfg', 'init_model'])
+def test_payload_url_never_runs_whatever_the_loader(entry, server, tmp_path):
+    marker = tmp_path / 'payload-ran'
+    save_payload_checkpoint(server.root / 'evil.pth', marker)
+    url = f'{server.url}/evil.pth'
+    with pytest.raises(UnsafeCheckpointError, match='refusing to load'):
+        if entry == 'load_checkpoint':
+            load_checkpoint(_Tiny(), url, map_location='cpu')
+        elif entry == 'CheckpointLoader':
+            CheckpointLoader.load_checkpoint(url, map_location='cpu')
+        elif entry == 'init_cfg':
+            _Tiny(init_cfg=dict(type='Pretrained', checkpoint=url)
+                  ).init_weights()
+        else:
+            init_model(TINY_DETECTOR_BACKBONE, url)
+    assert not marker.exists()
+
+
+def test_every_mmengine_scheme_loads_through_the_policy():
+    assert unprotected_checkpoint_schemes() == []
+
+
+def _save_weights(path, value):
+    torch.save({'state_dict': {'w': torch.full((3, ), float(value))}}, path)
+
+
+def test_url_cache_is_keyed_by_the_whole_url(server):
+    (server.root / 'a').mkdir()
+    (server.root / 'b').mkdir()
+    _save_weights(server.root / 'a/model.pth', 1)
+    _save_weights(server.root / 'b/model.pth', 2)
+    a, b = f'{server.url}/a/model.pth', f'{server.url}/b/model.pth'
+    assert _load_checkpoint(a)['state_dict']['w'][0] == 1
+    assert _load_checkpoint(b)['state_dict']['w'][0] == 2
+    assert _load_checkpoint(a)['state_dict']['w'][0] == 1
+    # each URL downloaded once, then read from its own cached file
+    assert server.requests == ['/a/model.pth', '/b/model.pth']
+    assert cached_checkpoint_path(a) != cached_checkpoint_path(b)
+    cache = os.path.dirname(cached_checkpoint_path(a))
+    assert sorted(os.listdir(cache)) == sorted(
+        os.path.basename(cached_checkpoint_path(u)) for u in (a, b))
+
+
+def test_zip_archive_is_never_unpacked(server, tmp_path):
+    """A one-member zip used to be extracted into torch hub's cache, where
+    its member replaced the file ``torchvision://resnet50`` loads."""
+    member = tmp_path / 'resnet50-0676ba61.pth'
+    _save_weights(member, 7)
+    with zipfile.ZipFile(server.root / 'planted.pth', 'w') as archive:
+        archive.write(member, member.name)
+    with pytest.raises(CheckpointError, match=r'planted\.pth.*zip archive '
+                       r'but not a torch checkpoint.*not kept'):
+        _load_checkpoint(f'{server.url}/planted.pth')
+    torch_home = tmp_path / 'torch_home'
+    assert [p for p in torch_home.rglob('*') if p.is_file()] == []
+
+
+def test_sha256_prefix_in_the_file_name_is_checked(server):
+    _save_weights(server.root / 'weights.pth', 3)
+    data = (server.root / 'weights.pth').read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    wrong = '0' * 8 if not digest.startswith('0' * 8) else '1' * 8
+    (server.root / f'w-{digest[:8]}.pth').write_bytes(data)
+    (server.root / f'w-{wrong}.pth').write_bytes(data)
+    assert _load_checkpoint(
+        f'{server.url}/w-{digest[:8]}.pth')['state_dict']['w'][0] == 3
+    bad = f'{server.url}/w-{wrong}.pth'
+    with pytest.raises(CheckpointError, match=f'w-{wrong}.pth .*{wrong}'):
+        _load_checkpoint(bad)
+    assert not os.path.exists(cached_checkpoint_path(bad))
+
+
+def test_broken_download_is_not_kept(server):
+    _save_weights(server.root / 'm.pth', 4)
+    whole = (server.root / 'm.pth').read_bytes()
+    (server.root / 'm.pth').write_bytes(whole[:len(whole) // 2])
+    url = f'{server.url}/m.pth'
+    with pytest.raises(CheckpointError, match=r'm\.pth.*truncated'):
+        _load_checkpoint(url)
+    (server.root / 'm.pth').write_bytes(whole)  # fixed on the server
+    assert _load_checkpoint(url)['state_dict']['w'][0] == 4
+    assert not [n for n in os.listdir(os.path.dirname(
+        cached_checkpoint_path(url))) if n.endswith('.partial')]
+
+
+TINY_DETECTOR_BACKBONE = Config(dict(
+    default_scope='mmdet',
+    model=dict(type='ResNet', depth=18, base_channels=4, stem_channels=4,
+               num_stages=1, strides=(1, ), dilations=(1, ),
+               out_indices=(0, ), init_cfg=None)))
+
+
+def _broken_files(folder):
+    good = folder / 'good.pth'
+    torch.save({'state_dict': nn.Conv2d(3, 4, 3).state_dict()}, good)
+    whole = good.read_bytes()
+    rng = np.random.default_rng(0)
+    scripted = folder / 'scripted.pth'
+    torch.jit.save(torch.jit.script(nn.Conv2d(3, 4, 3)), str(scripted))
+    files = {
+        'empty': (b'', 'the file is empty'),
+        'truncated': (whole[:len(whole) // 2], 'it is truncated'),
+        'random': (rng.bytes(4096), 'it is not a torch checkpoint'),
+        'random_pickle': (b'\x80' + rng.bytes(4096),
+                          'it is corrupt or not a torch checkpoint'),
+        'scripted': (scripted.read_bytes(), 'it is a TorchScript archive'),
+    }
+    paths = {}
+    for name, (data, reason) in files.items():
+        paths[name] = (folder / f'{name}.pth', reason)
+        paths[name][0].write_bytes(data)
+    return paths
+
+
+@pytest.mark.parametrize(
+    'name', ['empty', 'truncated', 'random', 'random_pickle', 'scripted'])
+def test_broken_file_is_a_clear_error(tmp_path, name):
+    path, reason = _broken_files(tmp_path)[name]
+    with pytest.raises(CheckpointError) as info:
+        _load_checkpoint(str(path))
+    message = str(info.value)
+    assert f'cannot load checkpoint {path}: {reason}' in message
+    assert 'weights_only' not in message  # no advice to load unsafely
+
+
+def test_truncated_checkpoint_is_not_called_a_mismatch(tmp_path):
+    path, _ = _broken_files(tmp_path)['truncated']
+    with pytest.raises(CheckpointError, match='truncated') as info:
+        init_model(TINY_DETECTOR_BACKBONE, str(path))
+    assert 'does not match' not in str(info.value)
+
+
+class _Masked(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.conv = mmgmconv.SGMConv(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+
+
+@pytest.mark.parametrize('wrapped', [True, False],
+                         ids=['state_dict', 'bare'])
+def test_non_finite_weights_are_refused_naming_the_tensors(tmp_path, wrapped):
+    state = _Masked().state_dict()
+    state['conv.weight'][0, 0, 0, 0] = float('nan')
+    state['conv.sigma'].fill_(float('inf'))
+    path = tmp_path / 'diverged.pth'
+    torch.save({'state_dict': state} if wrapped else state, path)
+    with pytest.raises(NonFiniteCheckpointError) as info:
+        load_checkpoint(_Masked(), str(path))
+    message = str(info.value)
+    assert str(path) in message
+    assert 'conv.weight (1 NaN, 0 inf of 108)' in message
+    assert 'conv.sigma (0 NaN, 1 inf of 1)' in message
+    assert 'bn.' not in message  # finite, and num_batches_tracked is int
+
+
+def test_mmengine_training_state_loads_on_any_torch(tmp_path):
+    model = _Masked()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model.conv(torch.randn(1, 3, 8, 8)).sum().backward()
+    optimizer.step()
+    hub = MessageHub.get_instance('checkpoint-loading-test')
+    hub.update_scalar('train/loss', np.float64(0.5))
+    path = tmp_path / 'epoch_1.pth'
+    torch.save(dict(meta=dict(epoch=1, seed=np.int64(3), hist=np.arange(3.),
+                              device=torch.device('cpu'),
+                              dtype=torch.bfloat16, raw=b'\x00\xff'),
+                    state_dict=model.state_dict(),
+                    optimizer=optimizer.state_dict(),
+                    message_hub=hub.state_dict()), path)
+    loaded = load_checkpoint(_Masked(), str(path))
+    buf = loaded['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer) and buf.min() == 0.5
+    assert loaded['meta']['seed'] == 3 and loaded['meta']['raw'] == b'\x00\xff'
+    np.testing.assert_array_equal(loaded['meta']['hist'], np.arange(3.))
+    torch.optim.SGD(model.parameters(), lr=0.1).load_state_dict(
+        loaded['optimizer'])
+
+
+class _ReachesAttribute:
+
+    def __init__(self, obj, name):
+        self.obj, self.name = obj, name
+
+    def __reduce__(self):
+        return (getattr, (self.obj, self.name))
+
+
+@pytest.mark.parametrize('obj, name, refused', [
+    (nn.Module, 'apply', r'torch\.nn\.modules\.module\.Module'),
+    (HistoryBuffer, '__subclasses__',
+     r"getattr\(<class '.*HistoryBuffer'>, '__subclasses__'\)"),
+], ids=['other_class', 'other_attribute'])
+def test_getattr_reaches_only_history_buffer_statistics(
+        tmp_path, obj, name, refused):
+    path = tmp_path / 'attr.pth'
+    torch.save({'state_dict': {}, 'x': _ReachesAttribute(obj, name)}, path)
+    with pytest.raises(UnsafeCheckpointError,
+                       match=f'refusing to load checkpoint {path}: it asks '
+                       f'to build {refused}'):
+        _load_checkpoint(str(path))
