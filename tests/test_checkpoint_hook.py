@@ -16,8 +16,8 @@ from mmengine.fileio import (BaseStorageBackend, FileClient, get_file_backend,
                              register_backend)
 from mmengine.logging import MessageHub, MMLogger
 
-from mmgmconv.engine.checkpoint_hook import (AtomicCheckpointHook,
-                                             write_text_atomically)
+from mmgmconv.atomic_write import write_text_atomically
+from mmgmconv.engine.checkpoint_hook import AtomicCheckpointHook
 from mmgmconv.engine.resume import (check_resume_checkpoint,
                                     find_resume_checkpoint)
 
@@ -149,7 +149,7 @@ def test_crash_while_writing_checkpoint_then_resume(tmp_path, keep):
     assert torch.load(work / 'epoch_2.pth')['meta']['epoch'] == 2
     assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_2.pth')
     assert (work / 'epoch_1.pth').exists() == (keep == -1)
-    assert not list(work.glob('*.partial'))
+    assert not list(work.glob('*.partial*'))
 
 
 def test_truncated_latest_checkpoint_is_skipped_on_resume(tmp_path):
@@ -282,7 +282,7 @@ def test_outdated_checkpoint_removed_after_the_new_one(tmp_path, out_dir):
     for runner.epoch in range(3):
         hook.after_train_epoch(runner)
     last = str(tmp_path / 'work/epoch_3.pth')
-    if out_dir is None:  # local: written as NAME.partial, then renamed
+    if out_dir is None:  # local: written as NAME.partial.pth, then renamed
         assert runner.files_while_saving[2] == ['epoch_2.pth',
                                                 'last_checkpoint']
         assert sorted(os.listdir(runner.work_dir)) == ['epoch_3.pth',

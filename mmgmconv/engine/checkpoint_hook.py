@@ -1,5 +1,4 @@
 """A ``CheckpointHook`` whose checkpoints survive a crash at any moment."""
-import os
 import os.path as osp
 
 from mmengine.dist import is_main_process
@@ -7,37 +6,8 @@ from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-#: Suffix of the file a checkpoint is written to before it gets its name.
-PARTIAL_SUFFIX = '.partial'
-
-
-def sync_and_replace(partial_path: str, path: str) -> None:
-    """Flush ``partial_path`` to disk, then rename it to ``path``.
-
-    ``os.replace`` within one directory is atomic on POSIX file systems:
-    ``path`` names either its old content or the complete new file, never a
-    part. The directory is synced too, so the rename itself survives a
-    power loss.
-    """
-    fd = os.open(partial_path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(partial_path, path)
-    dir_fd = os.open(osp.dirname(osp.abspath(path)), os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def write_text_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves old or new text."""
-    with open(path + PARTIAL_SUFFIX, 'w') as f:
-        f.write(text)
-    sync_and_replace(path + PARTIAL_SUFFIX, path)
-
+from ..atomic_write import (partial_path, sync_and_replace,
+                            write_text_atomically)
 
 @HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
@@ -49,8 +19,9 @@ class AtomicCheckpointHook(CheckpointHook):
     the previous one deleted and ``last_checkpoint`` naming a missing file.
     Here, on a local disk:
 
-    1. the checkpoint is written to ``NAME.partial`` in the same directory,
-       synced and renamed to ``NAME`` (:func:`sync_and_replace`);
+    1. the checkpoint is written to ``NAME.partial.pth`` in the same
+       directory, synced and renamed to ``NAME.pth``
+       (:mod:`mmgmconv.atomic_write`);
     2. ``last_checkpoint`` is rewritten the same way;
     3. only then are checkpoints beyond ``max_keep_ckpts`` removed.
 
@@ -87,7 +58,7 @@ class AtomicCheckpointHook(CheckpointHook):
         local = isinstance(backend, LocalBackend)
         runner.save_checkpoint(
             self.out_dir,
-            filename + PARTIAL_SUFFIX if local else filename,
+            partial_path(filename) if local else filename,
             self.file_client_args,
             save_optimizer=self.save_optimizer,
             save_param_scheduler=self.save_param_scheduler,
@@ -98,7 +69,7 @@ class AtomicCheckpointHook(CheckpointHook):
         if not is_main_process():
             return
         if local:
-            sync_and_replace(self.last_ckpt + PARTIAL_SUFFIX, self.last_ckpt)
+            sync_and_replace(partial_path(self.last_ckpt), self.last_ckpt)
         write_text_atomically(
             osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
         if outdated is not None:
