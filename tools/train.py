@@ -8,6 +8,9 @@ A work dir that already holds the checkpoints of a run (``last_checkpoint``,
 which would replace them: continue that run with ``--resume``, train into
 another ``--work-dir``, or pass ``--overwrite`` to delete them and start
 over.
+
+Training stops with an error at the first NaN or infinite loss, naming the
+iteration (StopOnNonFiniteLossHook, added if the config lacks it).
 """
 import argparse
 import os
@@ -19,6 +22,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
+from mmgmconv.engine import StopOnNonFiniteLossHook
 from mmgmconv.engine.resume import (check_resume_checkpoint,
                                     find_resume_checkpoint, run_checkpoints)
 from mmgmconv.utils import (add_common_args, apply_common_args,
@@ -89,6 +93,11 @@ def main():
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
     for path, why in skipped:
         runner.logger.warning(f'--resume: skipped {path}: {why}')
+    if not any(isinstance(h, StopOnNonFiniteLossHook) for h in runner.hooks):
+        # the config's own custom_hooks replaced gmconv_imports.py's list
+        runner.register_hook(StopOnNonFiniteLossHook())
+        runner.logger.info('added StopOnNonFiniteLossHook, which the '
+                           "config's custom_hooks left out")
     if earlier and is_main_process():
         for path in earlier:
             os.remove(path)
