@@ -24,11 +24,12 @@ suffix kept as ``_EXT`` where that is needed to tell them apart:
 aside, then renamed).
 
 The demo never writes into the folder of an input image: an ``--out-dir``
-that is, or whose ``vis/`` or ``preds/`` is, such a folder is refused. An image of more
-than ``--max-pixels`` pixels (default 4096 x 4096) is refused before it is
-decoded: its size is read from the file header, while decoding and drawing
-keep several full-size copies in memory (an 8000 x 8000 image takes
-gigabytes). The limit is ours; raise it with ``--max-pixels``.
+that is, or whose ``vis/`` or ``preds/`` is, such a folder is refused. An
+image of more than ``--max-pixels`` pixels (default 4096 x 4096) is
+refused before it is decoded: its size is read from the file header, while
+decoding and drawing keep several full-size copies in memory (an 8000 x
+8000 image takes gigabytes). The limit is ours; raise it with
+``--max-pixels``.
 """
 import argparse
 import os

@@ -8,6 +8,6 @@ from .tool_args import (add_common_args, apply_common_args, build_test_runner,
 
 __all__ = [
     'check_dataset_paths', 'close_distributed', 'use_cpu_distributed',
-    'METRIC_NAMES', 'check_metrics', 'metrics_table', 'add_common_args', 'apply_common_args',
-    'build_test_runner', 'parse_tool_args'
+    'METRIC_NAMES', 'check_metrics', 'metrics_table', 'add_common_args',
+    'apply_common_args', 'build_test_runner', 'parse_tool_args'
 ]
