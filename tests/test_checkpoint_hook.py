@@ -282,7 +282,7 @@ def test_outdated_checkpoint_removed_after_the_new_one(tmp_path, out_dir):
     for runner.epoch in range(3):
         hook.after_train_epoch(runner)
     last = str(tmp_path / 'work/epoch_3.pth')
-    if out_dir is None:  # local: written as NAME.partial.pth, then renamed
+    if out_dir is None:  # local: written as NAME.partial, then renamed
         assert runner.files_while_saving[2] == ['epoch_2.pth',
                                                 'last_checkpoint']
         assert sorted(os.listdir(runner.work_dir)) == ['epoch_3.pth',

@@ -6,8 +6,9 @@ from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from ..atomic_write import (partial_path, sync_and_replace,
+from ..atomic_write import (PARTIAL_SUFFIX, sync_and_replace,
                             write_text_atomically)
+
 
 @HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
@@ -19,9 +20,10 @@ class AtomicCheckpointHook(CheckpointHook):
     the previous one deleted and ``last_checkpoint`` naming a missing file.
     Here, on a local disk:
 
-    1. the checkpoint is written to ``NAME.partial.pth`` in the same
+    1. the checkpoint is written to ``NAME.pth.partial`` in the same
        directory, synced and renamed to ``NAME.pth``
-       (:mod:`mmgmconv.atomic_write`);
+       (:func:`mmgmconv.atomic_write.sync_and_replace`; the suffix comes
+       last so that a file left by a crash never matches ``*.pth``);
     2. ``last_checkpoint`` is rewritten the same way;
     3. only then are checkpoints beyond ``max_keep_ckpts`` removed.
 
@@ -58,7 +60,7 @@ class AtomicCheckpointHook(CheckpointHook):
         local = isinstance(backend, LocalBackend)
         runner.save_checkpoint(
             self.out_dir,
-            partial_path(filename) if local else filename,
+            filename + PARTIAL_SUFFIX if local else filename,
             self.file_client_args,
             save_optimizer=self.save_optimizer,
             save_param_scheduler=self.save_param_scheduler,
@@ -69,7 +71,7 @@ class AtomicCheckpointHook(CheckpointHook):
         if not is_main_process():
             return
         if local:
-            sync_and_replace(partial_path(self.last_ckpt), self.last_ckpt)
+            sync_and_replace(self.last_ckpt + PARTIAL_SUFFIX, self.last_ckpt)
         write_text_atomically(
             osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
         if outdated is not None:
