@@ -50,9 +50,11 @@ demo: $(DEMO_DIR)/epoch_12.pth
 	$(PY) tools/image_demo.py data/shapes_coco/val/0000[1-4].png $(DEMO_CFG) \
 		--weights $< --out-dir $(DEMO_DIR)/image_demo
 
+# --overwrite: make retrains when epoch_12.pth is missing or older than the
+# config or the venv; an earlier demo run's checkpoints are then replaced.
 $(DEMO_DIR)/epoch_12.pth: $(STAMP) $(DEMO_CFG)
 	$(PY) tools/dataset/make_shapes_coco.py
-	$(PY) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_DIR)
+	$(PY) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_DIR) --overwrite
 
 # The manual (docs/) as HTML in docs/_build/html; warnings (broken internal
 # links and references included) are errors.

@@ -16,8 +16,8 @@ from mmengine.fileio import (BaseStorageBackend, FileClient, get_file_backend,
                              register_backend)
 from mmengine.logging import MessageHub, MMLogger
 
-from mmgmconv.engine.checkpoint_hook import (AtomicCheckpointHook,
-                                             write_text_atomically)
+from mmgmconv.atomic_write import write_text_atomically
+from mmgmconv.engine.checkpoint_hook import AtomicCheckpointHook
 from mmgmconv.engine.resume import (check_resume_checkpoint,
                                     find_resume_checkpoint)
 
@@ -149,7 +149,7 @@ def test_crash_while_writing_checkpoint_then_resume(tmp_path, keep):
     assert torch.load(work / 'epoch_2.pth')['meta']['epoch'] == 2
     assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_2.pth')
     assert (work / 'epoch_1.pth').exists() == (keep == -1)
-    assert not list(work.glob('*.partial'))
+    assert not list(work.glob('*.partial*'))
 
 
 def test_truncated_latest_checkpoint_is_skipped_on_resume(tmp_path):
@@ -303,3 +303,82 @@ def test_every_config_uses_the_atomic_checkpoint_hook():
         cfg = Config.fromfile(path)
         assert cfg.default_hooks.checkpoint.type == \
             AtomicCheckpointHook.__name__, path
+
+
+def test_resume_fallback_stays_inside_the_work_dir(tmp_path):
+    """last_checkpoint names a truncated file of another run: the work
+    dir's own newest complete checkpoint is taken, not the other run's."""
+    work, other = tmp_path / 'work', tmp_path / 'other_run'
+    work.mkdir(), other.mkdir()
+    save_complete(work / 'epoch_1.pth')
+    save_complete(other / 'epoch_2.pth')
+    save_truncated(other / 'epoch_3.pth')
+    (work / 'last_checkpoint').write_text(str(other / 'epoch_3.pth'))
+    path, skipped = find_resume_checkpoint(str(work))
+    assert path == str(work / 'epoch_1.pth')
+    assert skipped[0][0] == str(other / 'epoch_3.pth')
+
+
+def test_resume_relative_name_is_resolved_against_the_work_dir(
+        tmp_path, monkeypatch):
+    work = tmp_path / 'work'
+    work.mkdir()
+    save_complete(work / 'epoch_1.pth')
+    save_complete(tmp_path / 'epoch_7.pth')  # in the current directory
+    monkeypatch.chdir(tmp_path)
+    (work / 'last_checkpoint').write_text('epoch_7.pth')
+    path, skipped = find_resume_checkpoint(str(work))
+    assert path == str(work / 'epoch_1.pth')
+    assert skipped == [(str(work / 'epoch_7.pth'), 'the file does not exist')]
+    (work / 'last_checkpoint').write_text('epoch_1.pth')
+    assert find_resume_checkpoint(str(work)) == (str(work / 'epoch_1.pth'),
+                                                 [])
+
+
+@pytest.mark.parametrize('content', [b'\xff\xfe\x00\x81garbage', b'a\0b',
+                                     b'x' * 5000])
+def test_corrupt_last_checkpoint_is_skipped_with_a_message(tmp_path,
+                                                           content):
+    save_complete(tmp_path / 'epoch_1.pth')
+    (tmp_path / 'last_checkpoint').write_bytes(content)
+    path, skipped = find_resume_checkpoint(str(tmp_path))
+    assert path == str(tmp_path / 'epoch_1.pth')
+    assert skipped[0][0] == str(tmp_path / 'last_checkpoint')
+    assert '(corrupt?)' in skipped[0][1]
+
+
+@pytest.mark.parametrize('old_location', ['gone', 'still there'])
+def test_moved_work_dir_resumes_from_its_own_checkpoint(tmp_path,
+                                                        old_location):
+    old, work = tmp_path / 'old/work', tmp_path / 'new/work'
+    work.mkdir(parents=True)
+    save_complete(work / 'epoch_1.pth')
+    save_complete(work / 'epoch_2.pth')
+    (work / 'last_checkpoint').write_text(str(old / 'epoch_2.pth'))
+    if old_location == 'still there':  # a copied work dir
+        old.mkdir(parents=True)
+        save_complete(old / 'epoch_2.pth')
+    assert find_resume_checkpoint(str(work)) == (str(work / 'epoch_2.pth'),
+                                                 [])
+
+
+def test_training_again_into_a_run_is_refused_without_overwrite(tmp_path):
+    cfg, work = make_cfg(tmp_path, 1), tmp_path / 'work'
+    work.mkdir()
+    save_complete(work / 'epoch_2.pth')
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_2.pth'))
+    before = (work / 'epoch_2.pth').read_bytes()
+    proc = train(cfg, work)
+    assert proc.returncode != 0
+    assert (f'FileExistsError: {work} holds the checkpoints of an earlier run'
+            ' (epoch_2.pth, last_checkpoint), which a new run would '
+            'overwrite: continue it with --resume, train into another '
+            '--work-dir, or pass --overwrite') in proc.stderr
+    assert (work / 'epoch_2.pth').read_bytes() == before
+    proc = train(cfg, work, '--overwrite')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert torch.load(work / 'epoch_2.pth')['meta']['epoch'] == 2
+    assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_2.pth')
+    assert not (work / 'epoch_1.pth').exists()  # max_keep_ckpts=1
+    log = sorted(work.glob('*/*.log'))[-1].read_text()
+    assert "--overwrite: deleted the earlier run's" in log

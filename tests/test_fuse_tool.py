@@ -1,4 +1,7 @@
-"""tools/fuse_gmconv.py: a fused checkpoint loads into the plain network."""
+"""tools/fuse_gmconv.py: a fused checkpoint loads into the plain network;
+the tool never writes over its checkpoint or an existing file unasked."""
+import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +64,81 @@ def test_fused_checkpoint_loads_into_plain_convs(tmp_path):
     with torch.no_grad():
         for a, b in zip(gm.extract_feat(x), plain.extract_feat(x)):
             assert (a - b).abs().max() <= 1e-5
+
+
+def load_tool(name):
+    """A tools/ script as a module, to call its main() in this process."""
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def sgm_checkpoint(tmp_path_factory):
+    """An S-GMConv config and a checkpoint of it, with an optimizer state
+    (what a fused file would lose)."""
+    folder = tmp_path_factory.mktemp('fuse')
+    (folder / 'sgm.py').write_text(S_GMCONV_CFG.format(demo=DEMO))
+    gm = build(folder / 'sgm.py')
+    torch.save(dict(state_dict=gm.state_dict(), optimizer={'state': {}}),
+               folder / 'gm.pth')
+    return folder / 'sgm.py', folder / 'gm.pth'
+
+
+def fuse(monkeypatch, *args):
+    monkeypatch.setattr(sys, 'argv', ['fuse_gmconv.py', *map(str, args)])
+    load_tool('fuse_gmconv').main()
+
+
+@pytest.mark.parametrize('alias', ['same', 'dotted', 'symlink', 'hardlink'])
+def test_fuse_refuses_to_write_over_its_checkpoint(sgm_checkpoint, tmp_path,
+                                                   monkeypatch, alias):
+    config, ckpt = sgm_checkpoint
+    before = ckpt.read_bytes()
+    out = {'same': ckpt, 'dotted': ckpt.parent / '.' / '..' / ckpt.parent.name
+           / ckpt.name, 'symlink': tmp_path / 'link.pth',
+           'hardlink': tmp_path / 'hard.pth'}[alias]
+    if alias == 'symlink':
+        out.symlink_to(ckpt)
+    elif alias == 'hardlink':
+        os.link(ckpt, out)
+    for force in ([], ['--force']):
+        with pytest.raises(ValueError, match='is the CHECKPOINT .* itself'):
+            fuse(monkeypatch, config, ckpt, out, *force)
+        assert ckpt.read_bytes() == before
+
+
+def test_fuse_replaces_an_existing_out_only_with_force(sgm_checkpoint,
+                                                       tmp_path, monkeypatch):
+    config, ckpt = sgm_checkpoint
+    out = tmp_path / 'fused.pth'
+    out.write_bytes(b'an earlier file')
+    with pytest.raises(FileExistsError, match='fused.pth.* exists: name a new '
+                       'file, or pass --force'):
+        fuse(monkeypatch, config, ckpt, out)
+    assert out.read_bytes() == b'an earlier file'
+    fuse(monkeypatch, config, ckpt, out, '--force')
+    fused = torch.load(out, weights_only=True)
+    assert fused['meta']['gmconv_fused'] and not any(
+        k.endswith('sigma') for k in fused['state_dict'])
+    assert os.listdir(tmp_path) == ['fused.pth']  # no partial file left
+
+
+def test_fuse_write_cut_short_leaves_out_intact(sgm_checkpoint, tmp_path,
+                                                monkeypatch):
+    config, ckpt = sgm_checkpoint
+    out = tmp_path / 'fused.pth'
+    out.write_bytes(b'an earlier file')
+
+    def save_half_then_fail(obj, f, *args, **kwargs):
+        with open(f, 'wb') as file:
+            file.write(b'half a checkpoint')
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(torch, 'save', save_half_then_fail)
+    with pytest.raises(OSError, match='No space left'):
+        fuse(monkeypatch, config, ckpt, out, '--force')
+    assert out.read_bytes() == b'an earlier file'
+    assert os.listdir(tmp_path) == ['fused.pth']

@@ -2,6 +2,7 @@
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,80 @@ def test_inputs_that_are_not_images_are_clear_errors(tmp_path):
         tool.image_files([tmp_path / 'missing.png'])
     with pytest.raises(FileNotFoundError, match=r'no image \(.jpg, .*\) in'):
         tool.image_files([tmp_path])
+
+
+def run_main(monkeypatch, *args):
+    monkeypatch.setattr(sys, 'argv', ['image_demo.py', *map(str, args)])
+    load_tool().main()
+
+
+@pytest.mark.parametrize('out_dir', ['parent', 'folder'])
+def test_out_dir_over_the_inputs_is_refused(images, det_checkpoint, tmp_path,
+                                            monkeypatch, out_dir):
+    """``image_demo DIR/vis ... --out-dir DIR`` drew over the inputs."""
+    inputs = tmp_path / 'vis'
+    shutil.copytree(images, inputs)
+    before = {p.name: p.read_bytes() for p in inputs.iterdir()}
+    out = tmp_path if out_dir == 'parent' else inputs
+    with pytest.raises(ValueError, match='holds input images, and the demo '
+                       'never writes into an input folder'):
+        run_main(monkeypatch, inputs, DEMO, '--weights', det_checkpoint,
+                 '--out-dir', out)
+    assert {p.name: p.read_bytes() for p in inputs.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['vis']
+
+
+def test_same_named_inputs_from_two_folders_are_kept_apart(
+        images, det_checkpoint, tmp_path):
+    first, second = sorted(images.iterdir())
+    for folder, img in (('a', first), ('b', second)):
+        (tmp_path / folder).mkdir()
+        shutil.copy(img, tmp_path / folder / 'img.png')
+    out = run_demo(tmp_path / 'a/img.png', tmp_path / 'b', DEMO, '--weights',
+                   det_checkpoint, '--out-dir', tmp_path / 'out')
+    assert sorted(p.name for p in (tmp_path / 'out/vis').iterdir()) == [
+        'a__img.png', 'b__img.png']
+    assert sorted(p.name for p in (tmp_path / 'out/preds').iterdir()) == [
+        'a__img.json', 'b__img.json']
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == [
+        'preds', 'vis']  # no scratch folder left
+    for folder, img, other in (('a', first, second), ('b', second, first)):
+        raw, other = cv2.imread(str(img)), cv2.imread(str(other))
+        drawn = cv2.imread(str(tmp_path / 'out/vis' / f'{folder}__img.png'))
+        # each drawing is of its own input: closer to it than to the other
+        assert (drawn != raw).mean() < (drawn != other).mean()
+        preds = json.loads((tmp_path / 'out/preds' / f'{folder}__img.json')
+                           .read_text())
+        assert f'{tmp_path / folder / "img.png"}: ' \
+            f'{sum(s >= 0.3 for s in preds["scores"])} detection(s)' in out
+
+
+def test_output_names():
+    names = load_tool().output_names
+    assert names(['x/a.png', 'y/b.jpg']) == ['a', 'b']
+    assert names(['d/x/a.png', 'd/y/a.png', 'd/y/b.png']) == [
+        'x__a', 'y__a', 'b']
+    assert names(['d/a.png', 'd/a.jpg']) == ['a_png', 'a_jpg']
+
+
+def test_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
+    """An 8000 x 8000 PNG whose pixel data is cut off: only its header is
+    read, so the refusal names the size, not a decoding error."""
+    from PIL import Image
+    path = tmp_path / 'huge.png'
+    Image.new('1', (8000, 8000)).save(path)
+    path.write_bytes(path.read_bytes()[:200])
+    check = load_tool().check_image_sizes
+    with pytest.raises(ValueError, match=r'huge.png is 8000 x 8000 = '
+                       r'64000000 pixels, more than --max-pixels 16777216'):
+        check([str(path)], 4096 * 4096)
+    check([str(path)], 8000 * 8000)  # a raised limit lets it through
+
+
+def test_max_pixels_option(images, det_checkpoint, tmp_path, monkeypatch):
+    img = sorted(images.iterdir())[0]
+    with pytest.raises(ValueError, match=rf'{img} is 128 x 128 = 16384 '
+                       'pixels, more than --max-pixels 16000'):
+        run_main(monkeypatch, img, DEMO, '--weights', det_checkpoint,
+                 '--out-dir', tmp_path, '--max-pixels', 16000)
+    assert not list(tmp_path.iterdir())

@@ -1,5 +1,6 @@
 """The paper's numbers in metafiles; collect_results and the seed workflow.
 """
+import importlib.util
 import json
 import re
 import subprocess
@@ -127,6 +128,93 @@ def test_collect_results_missing_runs_is_a_clear_error(tmp_path):
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0
     assert 'seed_*/metrics.json exists' in proc.stderr
+
+
+def test_collect_results_skips_and_names_broken_metrics(tmp_path):
+    cifar = 'configs/classification/cifar/resnet20_1xb128_cifar100.py'
+    write_run(tmp_path / 'c100/seed_0', cifar, {'accuracy/top1': 66.0})
+    broken = {
+        'seed_1': '',  # the write of a killed run, before it put anything
+        'seed_2': '{"config": "%s", "metrics": {"accuracy/to' % cifar,
+        'seed_3': json.dumps(dict(config=cifar, metrics={})),
+        'seed_4': json.dumps(dict(config=cifar,
+                                  metrics={'accuracy/top1': 'nan'})),
+        'seed_5': json.dumps(dict(config=cifar,
+                                  metrics={'accuracy/top1': float('nan')})),
+        'seed_6': '[1, 2]',
+        'seed_7': json.dumps(dict(metrics={'accuracy/top1': 60.0})),
+    }
+    for seed, text in broken.items():
+        (tmp_path / 'c100' / seed).mkdir()
+        (tmp_path / 'c100' / seed / 'metrics.json').write_text(text)
+    proc = subprocess.run([sys.executable, str(COLLECT),
+                           str(tmp_path / 'c100')], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # only seed_0 is counted: one run, no spread
+    assert '| resnet20_1xb128_cifar100.py | 1 | 66.00 | 67.03 | -1.03 |' \
+        in proc.stdout
+    for seed, why in [('seed_1', 'it is empty'),
+                      ('seed_2', 'it is not complete JSON'),
+                      ('seed_3', 'it holds no metrics'),
+                      ('seed_4', "metric 'accuracy/top1' is 'nan', not a "
+                       'finite number'),
+                      ('seed_5', "metric 'accuracy/top1' is nan"),
+                      ('seed_6', 'it holds no object with "config"'),
+                      ('seed_7', 'it names no config')]:
+        path = tmp_path / 'c100' / seed / 'metrics.json'
+        assert f'warning: {path}: {why}' in proc.stderr, seed
+    assert proc.stderr.count('not counted') == len(broken)
+
+
+def test_collect_results_with_no_usable_run_names_the_files(tmp_path):
+    (tmp_path / 'metrics.json').write_text('{"config": "a.py", "metr')
+    proc = subprocess.run([sys.executable, str(COLLECT), str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert 'JSONDecodeError' not in proc.stderr.splitlines()[-1]
+    assert proc.stderr.splitlines()[-1] == (
+        f'ValueError: no usable metrics.json among {tmp_path}/metrics.json')
+    assert f'{tmp_path}/metrics.json: it is not complete JSON' in proc.stderr
+
+
+def test_collect_results_keeps_same_named_configs_apart(tmp_path):
+    """Two configs called resnet20_1xb128_cifar100.py in different folders:
+    two rows, labelled with their paths, not one mean over both."""
+    ours = 'configs/classification/cifar/resnet20_1xb128_cifar100.py'
+    mine = '/elsewhere/resnet20_1xb128_cifar100.py'
+    write_run(tmp_path / 'a', ours, {'accuracy/top1': 66.0})
+    write_run(tmp_path / 'b', mine, {'accuracy/top1': 10.0})
+    write_run(tmp_path / 'c', str(ROOT / ours), {'accuracy/top1': 68.0})
+    table = collect(tmp_path / 'a', tmp_path / 'b', tmp_path / 'c',
+                    '--out', tmp_path / 'table.md')
+    # the absolute path of our config is the same config as its relative one
+    assert f'| {ours} | 2 | 67.00 ± 1.41 | 67.03 | -0.03 |' in table
+    assert f'| {mine} | 1 | 10.00 | 67.03 | -57.03 |' in table
+    assert (tmp_path / 'table.md').read_text() == table
+    assert not list(tmp_path.glob('*.partial*'))
+
+
+def test_train_seeds_tests_again_a_seed_with_a_broken_metrics_json(
+        tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location(
+        'train_seeds', ROOT / 'tools/train_seeds.py')
+    train_seeds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_seeds)
+    commands = []
+    monkeypatch.setattr(train_seeds, 'run',
+                        lambda cmd, env: commands.append(cmd))
+    config = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
+    write_run(tmp_path / 'seed_0', str(config), {'accuracy/top1': 60.0})
+    (tmp_path / 'seed_1').mkdir()
+    (tmp_path / 'seed_1/metrics.json').write_text('{"config": "x.py"')
+    (tmp_path / 'seed_1/last_checkpoint').write_text('epoch_1.pth')
+    train_seeds.main([str(config), '--seeds', '0', '1', '--work-dir',
+                      str(tmp_path)])
+    tools = [Path(cmd[1]).name for cmd in commands]
+    assert tools == ['train.py', 'test.py', 'collect_results.py']
+    train = commands[0]
+    assert train[train.index('--work-dir') + 1] == str(tmp_path / 'seed_1')
+    assert '--resume' in train  # continues a cut-short run, never restarts
 
 
 def test_results_table_imports_without_torch_or_toolboxes():

@@ -171,6 +171,35 @@ def test_classification_config_out_show_dir_and_interval(tmp_path):
     assert drawn == ['0_0.png', '120_0.png', '240_0.png']
 
 
+def background_only_detector(state):
+    """The R-CNN head scores every box as background: no detection at all
+    on the whole test set."""
+    state['roi_head.bbox_head.fc_cls.bias'][:] = torch.tensor(
+        [-10., -10., -10., 10.])
+
+
+def test_no_metrics_is_an_error_not_an_empty_table(shapes, tmp_path):
+    ckpt = save_checkpoint(DEMO, tmp_path / 'det.pth',
+                           background_only_detector)
+    work = tmp_path / 'w'
+    proc = subprocess.run(
+        [sys.executable, 'tools/test.py', str(DEMO), str(ckpt), '--work-dir',
+         str(work), '--out', str(tmp_path / 'preds.pkl'),
+         *shapes_options(shapes)],
+        cwd=ROOT, capture_output=True, text=True,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode != 0
+    assert 'the evaluation returned no metrics (CocoMetric, DumpDetResults)' \
+        in proc.stderr
+    assert 'The testing results of the whole dataset is empty' in proc.stdout
+    assert '|  |' not in proc.stdout
+    assert not (work / 'metrics.json').exists()
+    # the predictions themselves are complete: written, under their name
+    assert len(mmengine.load(tmp_path / 'preds.pkl')) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'det.pth', 'preds.pkl', 'w']
+
+
 def load_tool():
     spec = importlib.util.spec_from_file_location('test_tool',
                                                   ROOT / 'tools/test.py')

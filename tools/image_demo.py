@@ -1,7 +1,8 @@
 """Draw a trained model's predictions on images and print them.
 
     python tools/image_demo.py IMAGE_OR_DIR [IMAGE_OR_DIR ...] CONFIG \
-        --weights CKPT [--out-dir DIR] [--score-thr T] [--device cpu]
+        --weights CKPT [--out-dir DIR] [--score-thr T] [--device cpu] \
+        [--max-pixels N]
 
 A detection config goes through mmdet's ``DetInferencer`` (as mmdet's
 demo/image_demo.py): each image's boxes with a score of at least
@@ -11,20 +12,45 @@ mmpretrain's ``ImageClassificationInferencer``: the predicted class is
 printed and drawn into ``DIR/vis/``. The weights are loaded strictly: a
 checkpoint that does not match the config is an error listing the
 mismatched keys.
+
+Output names: an image's outputs are named after its file name (``vis/``
+keeps the detection input's name, ``preds/NAME.json``; a classification
+drawing is ``vis/NAME.png``). Where inputs from different folders (or of
+different formats) share a file name, each of them is named after its path
+relative to the folder all inputs lie in, ``/`` written as ``__`` and the
+suffix kept as ``_EXT`` where that is needed to tell them apart:
+``a/img.png`` and ``b/img.png`` give ``vis/a__img.png`` and
+``vis/b__img.png``. Every output file is complete under its name (written
+aside, then renamed).
+
+The demo never writes into the folder of an input image: an ``--out-dir``
+that is, or whose ``vis/`` or ``preds/`` is, such a folder is refused. An
+image of more than ``--max-pixels`` pixels (default 4096 x 4096) is
+refused before it is decoded: its size is read from the file header, while
+decoding and drawing keep several full-size copies in memory (an 8000 x
+8000 image takes gigabytes). The limit is ours; raise it with
+``--max-pixels``.
 """
 import argparse
 import os
 import os.path as osp
+import shutil
 import sys
+import tempfile
+import warnings
 from pathlib import Path
 
 from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
+from PIL import Image
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.apis import checkpoint_mismatch
+from mmgmconv.atomic_write import sync_and_replace
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+#: Default of --max-pixels: a 4096 x 4096 image.
+MAX_PIXELS = 4096 * 4096
 
 
 def parse_args():
@@ -42,7 +68,15 @@ def parse_args():
         'only: smallest score of a box to print and draw (default 0.3)')
     parser.add_argument('--device', help='e.g. cpu, cuda:0 (default: a GPU '
                         'if there is one)')
-    return parser.parse_args()
+    parser.add_argument(
+        '--max-pixels', type=int, default=MAX_PIXELS,
+        help='refuse an image of more pixels, before decoding it (default '
+        '%(default)s = 4096 x 4096)')
+    args = parser.parse_args()
+    if args.max_pixels < 1:
+        parser.error(f'--max-pixels must be a positive int, got '
+                     f'{args.max_pixels}')
+    return args
 
 
 def image_files(inputs):
@@ -64,7 +98,78 @@ def image_files(inputs):
     return [str(f) for f in files]
 
 
-def detect(args, files):
+def check_image_sizes(files, max_pixels):
+    """Raise naming the first image of more than ``max_pixels`` pixels.
+
+    PIL reads the size from the file header; nothing is decoded.
+    """
+    for path in files:
+        try:
+            with warnings.catch_warnings():
+                # our limit replaces PIL's decompression-bomb check
+                warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+                limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+                try:
+                    with Image.open(path) as img:
+                        width, height = img.size
+                finally:
+                    Image.MAX_IMAGE_PIXELS = limit
+        except OSError as err:
+            raise ValueError(f'{path}: cannot read the image size from its '
+                             f'header ({err})') from None
+        if width * height > max_pixels:
+            raise ValueError(
+                f'{path} is {width} x {height} = {width * height} pixels, '
+                f'more than --max-pixels {max_pixels}: decoding and drawing '
+                'it would keep several full-size copies in memory. Downsize '
+                'it, or raise --max-pixels if the memory is there')
+
+
+def check_out_dir(files, out_dir):
+    """Refuse an ``out_dir`` that is, or whose ``vis/`` or ``preds/`` is,
+    the folder of an input image."""
+    input_dirs = {osp.realpath(osp.dirname(osp.abspath(f))) for f in files}
+    for folder in (out_dir, osp.join(out_dir, 'vis'),
+                   osp.join(out_dir, 'preds')):
+        if osp.realpath(folder) in input_dirs:
+            raise ValueError(
+                f'--out-dir {out_dir}: {folder} holds input images, and the '
+                'demo never writes into an input folder (the drawings would '
+                'replace same-named inputs). Choose another --out-dir')
+
+
+def output_names(files):
+    """A distinct output name (no suffix) per input path, see the module
+    docstring: the file name, or the path relative to the inputs' common
+    folder where file names are shared."""
+    stems = [Path(f).stem for f in files]
+    if len(set(stems)) == len(stems):
+        return stems
+    real = [osp.realpath(f) for f in files]
+    common = osp.commonpath([osp.dirname(r) for r in real])
+    names = []
+    for path, real_path, stem in zip(files, real, stems):
+        if stems.count(stem) == 1:
+            names.append(stem)
+            continue
+        rel = osp.splitext(osp.relpath(real_path, common))[0]
+        names.append(rel.replace(os.sep, '__'))
+    shared = {n for n in names if names.count(n) > 1}  # folder and stem
+    names = [n + '_' + Path(path).suffix.lstrip('.').lower()
+             if n in shared else n for n, path in zip(names, files)]
+    if len(set(names)) != len(names):
+        raise ValueError('inputs whose outputs cannot be told apart: ' +
+                         ', '.join(map(str, files)))
+    return names
+
+
+def move_output(produced, out_dir, sub, name):
+    """Move a file the inferencer wrote aside to ``out_dir/sub/name``."""
+    os.makedirs(osp.join(out_dir, sub), exist_ok=True)
+    sync_and_replace(produced, osp.join(out_dir, sub, name))
+
+
+def detect(args, files, names, scratch):
     from mmdet.apis import DetInferencer
 
     class StrictDetInferencer(DetInferencer):
@@ -89,9 +194,19 @@ def detect(args, files):
     inferencer = StrictDetInferencer(args.config, args.weights,
                                      device=args.device, show_progress=False)
     classes = inferencer.model.dataset_meta['classes']
-    results = inferencer(files, pred_score_thr=thr, out_dir=args.out_dir,
-                         no_save_pred=False)
-    for path, pred in zip(files, results['predictions']):
+    predictions = []
+    for path, name in zip(files, names):
+        # mmdet names outputs after the input file: one image at a time
+        # into a scratch folder, then under the name of our choice
+        pred = inferencer([path], pred_score_thr=thr, out_dir=scratch,
+                          no_save_pred=False)['predictions'][0]
+        base = osp.basename(path)
+        move_output(osp.join(scratch, 'vis', base), args.out_dir, 'vis',
+                    name + osp.splitext(base)[1])
+        move_output(osp.join(scratch, 'preds', Path(path).stem + '.json'),
+                    args.out_dir, 'preds', name + '.json')
+        predictions.append(pred)
+    for path, pred in zip(files, predictions):
         kept = [(s, label, box) for s, label, box in zip(
             pred['scores'], pred['labels'], pred['bboxes']) if s >= thr]
         print(f'{path}: {len(kept)} detection(s) with score >= {thr}')
@@ -100,7 +215,7 @@ def detect(args, files):
                   f'[{", ".join(f"{v:.1f}" for v in box)}]')
 
 
-def classify(args, files):
+def classify(args, files, names, scratch):
     from mmengine.runner import load_checkpoint
     from mmpretrain.apis import ImageClassificationInferencer, get_model
     from mmpretrain.utils import progress
@@ -122,8 +237,12 @@ def classify(args, files):
                                                    model._dataset_meta)
     inferencer = ImageClassificationInferencer(model, pretrained=False,
                                                device=args.device)
-    os.makedirs(osp.join(args.out_dir, 'vis'), exist_ok=True)
-    results = inferencer(files, show_dir=osp.join(args.out_dir, 'vis'))
+    results = []
+    for path, name in zip(files, names):
+        # mmpretrain names the drawing after the input: see detect()
+        results += inferencer([path], show_dir=osp.join(scratch, 'vis'))
+        move_output(osp.join(scratch, 'vis', Path(path).stem + '.png'),
+                    args.out_dir, 'vis', name + '.png')
     for path, pred in zip(files, results):
         print(f'{path}: {pred.get("pred_class", pred["pred_label"])} '
               f'({pred["pred_score"]:.3f})')
@@ -132,14 +251,20 @@ def classify(args, files):
 def main():
     args = parse_args()
     files = image_files(args.inputs)
+    check_image_sizes(files, args.max_pixels)
+    check_out_dir(files, args.out_dir)
+    names = output_names(files)
     scope = Config.fromfile(args.config).get('default_scope')
-    if scope == 'mmdet':
-        detect(args, files)
-    elif scope == 'mmpretrain':
-        classify(args, files)
-    else:
+    if scope not in ('mmdet', 'mmpretrain'):
         raise ValueError(f'{args.config} has default_scope={scope!r}; this '
                          'demo takes mmdet or mmpretrain configs')
+    os.makedirs(args.out_dir, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix='.image_demo-', dir=args.out_dir)
+    try:
+        (detect if scope == 'mmdet' else classify)(args, files, names,
+                                                    scratch)
+    finally:
+        shutil.rmtree(scratch)
     print(f'drawn predictions: {osp.join(args.out_dir, "vis")}')
 
 

@@ -9,9 +9,14 @@ with mmgmconv imported and the checkpoint loaded strictly: a checkpoint
 that does not match the config is an error listing the mismatched keys.
 Prints the metrics as a markdown table and saves them to
 ``WORK_DIR/metrics.json`` (read by tools/analysis/collect_results.py).
+An evaluation that returns no metrics (e.g. a detector that predicts no
+box on the whole test set) is an error: exit status 1, no metrics.json;
+only an evaluator with ``format_only=True`` (COCO test-dev) is expected to
+return none. metrics.json and the ``--out`` pickle are written atomically
+(mmgmconv/atomic_write.py): a crash leaves no partial file under their
+names.
 """
 import argparse
-import json
 import os.path as osp
 import warnings
 from copy import deepcopy
@@ -22,9 +27,12 @@ from mmengine.evaluator import DumpResults
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.apis import checkpoint_mismatch
+from mmgmconv.atomic_write import (dump_json_atomically, partial_path,
+                                   sync_and_replace)
 from mmgmconv.utils import (add_common_args, apply_common_args,
-                             build_test_runner, close_distributed,
-                             metrics_table, parse_tool_args)
+                             build_test_runner, check_metrics,
+                             close_distributed, metrics_table,
+                             parse_tool_args)
 
 #: What ``--tta`` uses when a config defines no ``tta_model``: mmdet's
 #: (boxes of the flipped and unflipped image merged by NMS) and
@@ -157,17 +165,25 @@ def main():
             from mmdet.evaluation import DumpDetResults as dump_type
         else:
             dump_type = DumpResults
+        # written by rank 0 at the end of the test, renamed once complete
         runner.test_evaluator.metrics.append(
-            dump_type(out_file_path=args.out))
+            dump_type(out_file_path=partial_path(args.out)))
     metrics = runner.test()
+    if args.out and is_main_process():
+        sync_and_replace(partial_path(args.out), args.out)
+        print(f'predictions: {args.out}')
+    # on every rank: mmengine's evaluator broadcasts the metrics
+    has_metrics = check_metrics(metrics, runner.test_evaluator, args.config)
     if is_main_process():
-        table = metrics_table(metrics)
-        print(f'\n{osp.basename(args.config)}\n{table}')
-        with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
-            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
-                           metrics=metrics), f, indent=2)
-        if args.out:
-            print(f'predictions: {args.out}')
+        if has_metrics:
+            print(f'\n{osp.basename(args.config)}\n{metrics_table(metrics)}')
+            dump_json_atomically(
+                dict(config=args.config, checkpoint=args.checkpoint,
+                     metrics=metrics),
+                osp.join(cfg.work_dir, 'metrics.json'), indent=2)
+        else:
+            print(f'{args.config}: the evaluator only formats results '
+                  '(format_only=True): no metrics, no metrics.json')
         if args.show_dir:
             # mmdet's hook saves under WORK_DIR/TIMESTAMP, mmpretrain's not
             show_dir = (osp.join(runner.work_dir, runner.timestamp,

@@ -2,16 +2,29 @@
 
 Usage as mmdet's tools/train.py; mmgmconv is imported so configs need no
 edit. Distributed: tools/dist_train.sh (torchrun) or tools/slurm_train.sh.
+
+A work dir that already holds the checkpoints of a run (``last_checkpoint``,
+``epoch_N.pth``, ``iter_N.pth``) is not trained into again from scratch,
+which would replace them: continue that run with ``--resume``, train into
+another ``--work-dir``, or pass ``--overwrite`` to delete them and start
+over.
+
+Training stops with an error at the first NaN or infinite loss, naming the
+iteration (StopOnNonFiniteLossHook, added if the config lacks it).
 """
 import argparse
+import os
+import os.path as osp
 
 from mmengine.config import Config
+from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
+from mmgmconv.engine import StopOnNonFiniteLossHook
 from mmgmconv.engine.resume import (check_resume_checkpoint,
-                                    find_resume_checkpoint)
+                                    find_resume_checkpoint, run_checkpoints)
 from mmgmconv.utils import (add_common_args, apply_common_args,
                              check_dataset_paths, close_distributed,
                              parse_tool_args)
@@ -29,8 +42,25 @@ def parse_args():
         help='resume from this checkpoint, or, with no value, from the '
         'latest complete checkpoint in the work dir (a broken one named by '
         'last_checkpoint is skipped and logged)')
+    parser.add_argument(
+        '--overwrite', action='store_true',
+        help='start a new run in a work dir that holds the checkpoints of '
+        'an earlier one: they (last_checkpoint, epoch_N.pth, iter_N.pth) '
+        'are deleted first')
     add_common_args(parser)
-    return parse_tool_args(parser)
+    args = parse_tool_args(parser)
+    if args.overwrite and args.resume is not None:
+        parser.error('--overwrite starts a new run, --resume continues one: '
+                     'pass one of them')
+    return args
+
+
+def earlier_run_files(work_dir):
+    """The checkpoints of an earlier run in ``work_dir`` and its
+    ``last_checkpoint``."""
+    record = osp.join(work_dir, 'last_checkpoint')
+    return run_checkpoints(work_dir) + ([record]
+                                        if osp.lexists(record) else [])
 
 
 def main():
@@ -51,11 +81,28 @@ def main():
     elif args.resume is not None:
         check_resume_checkpoint(args.resume)
         cfg.resume, cfg.load_from = True, args.resume
+    earlier = [] if cfg.get('resume') else earlier_run_files(cfg.work_dir)
+    if earlier and not args.overwrite:
+        raise FileExistsError(
+            f'{cfg.work_dir} holds the checkpoints of an earlier run ('
+            f'{", ".join(map(osp.basename, earlier))}), which a new run '
+            'would overwrite: continue it with --resume, train into another '
+            '--work-dir, or pass --overwrite to delete them and start over')
     check_dataset_paths(cfg, ('train', 'val'))
     runner = (RUNNERS.build(cfg)
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
     for path, why in skipped:
         runner.logger.warning(f'--resume: skipped {path}: {why}')
+    if not any(isinstance(h, StopOnNonFiniteLossHook) for h in runner.hooks):
+        # the config's own custom_hooks replaced gmconv_imports.py's list
+        runner.register_hook(StopOnNonFiniteLossHook())
+        runner.logger.info('added StopOnNonFiniteLossHook, which the '
+                           "config's custom_hooks left out")
+    if earlier and is_main_process():
+        for path in earlier:
+            os.remove(path)
+        runner.logger.warning('--overwrite: deleted the earlier run\'s ' +
+                              ', '.join(earlier))
     runner.train()
 
 

@@ -3,22 +3,51 @@
     python tools/train_seeds.py CONFIG --seeds 0 1 2 [--work-dir DIR]
         [--deterministic] [--cfg-options KEY=VALUE ...]
 
-For each seed N, runs ``tools/train.py CONFIG --work-dir DIR/seed_N
+For each seed N, runs ``tools/train.py CONFIG --work-dir DIR/seed_N --resume
 --cfg-options randomness.seed=N`` and then ``tools/test.py`` on the
 checkpoint the run ended with (``DIR/seed_N/last_checkpoint``), which
 writes ``DIR/seed_N/metrics.json``. Finally prints the mean, standard
 deviation and run count per metric (tools/analysis/collect_results.py
-DIR). A seed whose ``metrics.json`` exists is skipped, so an interrupted
-sweep resumes where it stopped. Single process; for several GPUs per run,
-loop over tools/dist_train.sh with the same ``--cfg-options`` instead.
+DIR). A seed whose ``metrics.json`` is a complete result is skipped, so an
+interrupted sweep resumes where it stopped: a seed whose training was cut
+short continues from its newest complete checkpoint (``--resume``), one
+whose ``metrics.json`` is unreadable, empty or partial is said so and
+tested again. Single process; for several GPUs per run, loop over
+tools/dist_train.sh with the same ``--cfg-options`` instead.
 """
 import argparse
+import importlib.util
 import os
 import os.path as osp
 import subprocess
 import sys
 
 TOOLS = osp.dirname(osp.abspath(__file__))
+
+
+def _collect_results():
+    """tools/analysis/collect_results.py as a module (its metrics.json
+    reader)."""
+    spec = importlib.util.spec_from_file_location(
+        'collect_results', osp.join(TOOLS, 'analysis', 'collect_results.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def seed_done(seed, work_dir):
+    """Whether ``work_dir/metrics.json`` is a complete result; a broken one
+    is reported and does not count."""
+    path = osp.join(work_dir, 'metrics.json')
+    if not osp.lexists(path):
+        return False
+    try:
+        _collect_results().read_run(path)
+    except ValueError as err:
+        print(f'seed {seed}: {err}: testing the seed again', flush=True)
+        return False
+    print(f'seed {seed}: {path} exists, skipped', flush=True)
+    return True
 
 
 def parse_args(argv=None):
@@ -56,14 +85,15 @@ def main(argv=None):
         env.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     for seed in args.seeds:
         work_dir = osp.join(args.work_dir, f'seed_{seed}')
-        if osp.isfile(osp.join(work_dir, 'metrics.json')):
-            print(f'seed {seed}: {work_dir}/metrics.json exists, skipped')
+        if seed_done(seed, work_dir):
             continue
         options = [f'randomness.seed={seed}']
         if args.deterministic:
             options.append('randomness.deterministic=True')
+        # --resume: continues a cut-short run, starts a missing one, and
+        # trains no further a finished one
         run([sys.executable, osp.join(TOOLS, 'train.py'), args.config,
-             '--work-dir', work_dir, '--cfg-options', *options,
+             '--work-dir', work_dir, '--resume', '--cfg-options', *options,
              *args.cfg_options], env)
         last = osp.join(work_dir, 'last_checkpoint')
         if not osp.isfile(last):

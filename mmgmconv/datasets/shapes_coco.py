@@ -4,12 +4,13 @@ Each image shows 1 to 4 filled shapes (square, disc, triangle) of random
 size, colour and position on a noisy, textured background. Generation is
 deterministic (one seed), takes a few seconds and needs no download.
 """
-import json
 import os.path as osp
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from ..atomic_write import dump_json_atomically
 
 CLASSES = ('square', 'disc', 'triangle')
 
@@ -82,8 +83,8 @@ def make_shapes_coco(root, num_train=400, num_val=100, img_size=128, seed=0):
                                  category_id=label + 1, bbox=box,
                                  area=box[2] * box[3], iscrowd=0))
         categories = [dict(id=i + 1, name=n) for i, n in enumerate(CLASSES)]
-        with open(osp.join(root, f'annotations/instances_{split}.json'),
-                  'w') as f:
-            json.dump(dict(images=images, annotations=anns,
-                           categories=categories), f)
+        # written last and atomically: its presence means a complete split
+        dump_json_atomically(
+            dict(images=images, annotations=anns, categories=categories),
+            osp.join(root, f'annotations/instances_{split}.json'))
     return root

@@ -1,4 +1,5 @@
 from .checkpoint_hook import AtomicCheckpointHook  # noqa: F401 (registers it)
+from .finite_loss_hook import StopOnNonFiniteLossHook
 from .sigma_logger_hook import SigmaLoggerHook, gmconv_sigmas
 
-__all__ = ['SigmaLoggerHook', 'gmconv_sigmas']
+__all__ = ['SigmaLoggerHook', 'StopOnNonFiniteLossHook', 'gmconv_sigmas']

@@ -1,5 +1,4 @@
 """A ``CheckpointHook`` whose checkpoints survive a crash at any moment."""
-import os
 import os.path as osp
 
 from mmengine.dist import is_main_process
@@ -7,36 +6,8 @@ from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-#: Suffix of the file a checkpoint is written to before it gets its name.
-PARTIAL_SUFFIX = '.partial'
-
-
-def sync_and_replace(partial_path: str, path: str) -> None:
-    """Flush ``partial_path`` to disk, then rename it to ``path``.
-
-    ``os.replace`` within one directory is atomic on POSIX file systems:
-    ``path`` names either its old content or the complete new file, never a
-    part. The directory is synced too, so the rename itself survives a
-    power loss.
-    """
-    fd = os.open(partial_path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(partial_path, path)
-    dir_fd = os.open(osp.dirname(osp.abspath(path)), os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def write_text_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves old or new text."""
-    with open(path + PARTIAL_SUFFIX, 'w') as f:
-        f.write(text)
-    sync_and_replace(path + PARTIAL_SUFFIX, path)
+from ..atomic_write import (PARTIAL_SUFFIX, sync_and_replace,
+                            write_text_atomically)
 
 
 @HOOKS.register_module()
@@ -49,8 +20,10 @@ class AtomicCheckpointHook(CheckpointHook):
     the previous one deleted and ``last_checkpoint`` naming a missing file.
     Here, on a local disk:
 
-    1. the checkpoint is written to ``NAME.partial`` in the same directory,
-       synced and renamed to ``NAME`` (:func:`sync_and_replace`);
+    1. the checkpoint is written to ``NAME.pth.partial`` in the same
+       directory, synced and renamed to ``NAME.pth``
+       (:func:`mmgmconv.atomic_write.sync_and_replace`; the suffix comes
+       last so that a file left by a crash never matches ``*.pth``);
     2. ``last_checkpoint`` is rewritten the same way;
     3. only then are checkpoints beyond ``max_keep_ckpts`` removed.
 

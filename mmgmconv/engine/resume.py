@@ -50,22 +50,59 @@ def check_resume_checkpoint(path: str) -> None:
         raise error(f'--resume {path}: cannot resume from it: {problem}')
 
 
-def _checkpoints_newest_first(directory: str) -> List[str]:
-    if not osp.isdir(directory):
+def run_checkpoints(work_dir: str) -> List[str]:
+    """The ``epoch_N.pth``/``iter_N.pth`` in ``work_dir``, newest (largest
+    N) first."""
+    if not osp.isdir(work_dir):
         return []
-    found = [(int(m.group(1)), name) for name in os.listdir(directory)
+    found = [(int(m.group(1)), name) for name in os.listdir(work_dir)
              if (m := CHECKPOINT_NAME.fullmatch(name))]
-    return [osp.join(directory, name) for _, name in sorted(found)[::-1]]
+    return [osp.join(work_dir, name) for _, name in sorted(found)[::-1]]
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = osp.realpath(path), osp.realpath(folder)
+    return osp.commonpath([path, folder]) == folder
+
+
+def _read_record(record: str) -> Tuple[Optional[str], Optional[str]]:
+    """``(checkpoint named by last_checkpoint, None)`` or ``(None, why
+    it names none)``."""
+    try:
+        with open(record, 'rb') as f:
+            raw = f.read(4097)
+        named = raw.decode('utf-8').strip()
+    except UnicodeDecodeError:
+        return None, 'it is not text naming a checkpoint (corrupt?)'
+    except OSError as err:
+        return None, f'it cannot be read ({err})'
+    if not named:
+        return None, 'it is empty'
+    if len(raw) > 4096 or '\0' in named or '\n' in named:
+        return None, 'it does not hold one checkpoint path (corrupt?)'
+    return named, None
 
 
 def find_resume_checkpoint(
         work_dir: str) -> Tuple[Optional[str], List[Tuple[str, str]]]:
     """The checkpoint ``--resume`` (no value) continues from.
 
-    The one ``WORK_DIR/last_checkpoint`` names when it is complete; else the
-    newest complete ``epoch_N.pth``/``iter_N.pth`` (largest N) in that
-    checkpoint's directory (the work dir when ``last_checkpoint`` is missing
-    or empty).
+    The one ``WORK_DIR/last_checkpoint`` names when it is complete, with
+    these rules:
+
+    - a relative name is resolved against the work dir (not the current
+      directory);
+    - an absolute name outside the work dir whose file name the work dir
+      also holds is the record of a moved or copied work dir: the work
+      dir's own file is taken;
+    - any other name outside the work dir is taken as it is (a
+      ``CheckpointHook`` ``out_dir`` elsewhere; ``scheme://`` names are
+      left to mmengine's loader).
+
+    When that checkpoint is incomplete or missing, or ``last_checkpoint``
+    is missing, empty or corrupt, the newest complete ``epoch_N.pth`` /
+    ``iter_N.pth`` (largest N) *in the work dir* is taken: never one of
+    another folder.
 
     Returns:
         ``(path, skipped)``: ``path`` is None when there is no checkpoint at
@@ -76,20 +113,24 @@ def find_resume_checkpoint(
         FileNotFoundError: checkpoints were found but none is complete.
     """
     skipped = []
-    directory = work_dir
     record = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(record):
-        with open(record) as f:
-            named = f.read().strip()
-        if not named:
-            skipped.append((record, 'it is empty'))
-        elif (problem := checkpoint_problem(named)) is None:
+    if osp.lexists(record):
+        named, why = _read_record(record)
+        if named is None:
+            skipped.append((record, why))
+        elif '://' in named:
             return named, skipped
         else:
+            named = osp.join(work_dir, named)  # an absolute name stays
+            own = osp.join(work_dir, osp.basename(named))
+            if not _inside(named, work_dir) and osp.isfile(own):
+                named = own  # a moved or copied work dir
+            problem = checkpoint_problem(named)
+            if problem is None:
+                return named, skipped
             skipped.append((named, problem))
-            directory = osp.dirname(named) or '.'
-    for path in _checkpoints_newest_first(directory):
-        if path in (s[0] for s in skipped):
+    for path in run_checkpoints(work_dir):
+        if any(osp.realpath(path) == osp.realpath(s[0]) for s in skipped):
             continue
         problem = checkpoint_problem(path)
         if problem is None:
@@ -97,7 +138,7 @@ def find_resume_checkpoint(
         skipped.append((path, problem))
     if skipped:
         raise FileNotFoundError(
-            f'--resume: no complete checkpoint to resume from in {directory} '
+            f'--resume: no complete checkpoint to resume from in {work_dir} '
             '(looked for last_checkpoint and epoch_N.pth/iter_N.pth): ' +
             '; '.join(f'{p}: {why}' for p, why in skipped))
     return None, skipped

@@ -37,9 +37,10 @@ class SigmaLoggerHook(Hook):
     They go to the message hub as ``train/sigma/LAYER`` (and
     ``train/sigma1/...``, ``train/sigma2/...`` for D-GMConv), so the logger
     writes them to the text log, the JSON scalars and every visualisation
-    backend (TensorBoard included). Use from a config::
+    backend (TensorBoard included). Use from a config (keeping the
+    ``custom_hooks`` of ``configs/_base_/gmconv_imports.py``)::
 
-        custom_hooks = [dict(type='SigmaLoggerHook')]
+        custom_hooks = _base_.custom_hooks + [dict(type='SigmaLoggerHook')]
 
     A log line (or scalar at ``step``) for iteration ``t`` shows the sigmas
     after the optimizer step of iteration ``t``:

@@ -24,3 +24,32 @@ def metrics_table(metrics: dict) -> str:
         '|' + '---|' * len(names),
         '| ' + ' | '.join(values) + ' |',
     ])
+
+
+def check_metrics(metrics: dict, evaluator, config: str) -> bool:
+    """Whether an evaluation's ``metrics`` hold numbers to report.
+
+    An evaluator metric built with ``format_only=True`` (mmdet's
+    ``CocoMetric`` for COCO test-dev) only writes results for an evaluation
+    server and returns no numbers by design: then False. Any other empty
+    result is an error naming the evaluator, instead of an empty table and
+    an empty ``metrics.json`` that look like a successful evaluation.
+
+    Args:
+        metrics: what ``Runner.test()`` returned.
+        evaluator: the runner's ``test_evaluator`` (its ``metrics`` list).
+        config: the config file, named in the error.
+    """
+    if metrics:
+        return True
+    parts = getattr(evaluator, 'metrics', [])
+    if any(getattr(m, 'format_only', False) for m in parts):
+        return False
+    names = ', '.join(type(m).__name__ for m in parts) or 'no evaluator'
+    raise RuntimeError(
+        f'{config}: the evaluation returned no metrics ({names}), so there '
+        'is nothing to report and no metrics.json is written. mmdet\'s '
+        'CocoMetric returns none when the model predicts no box on the '
+        'whole test set (its log says "The testing results of the whole '
+        'dataset is empty"): check the checkpoint and the score threshold '
+        'of the config\'s test_cfg')

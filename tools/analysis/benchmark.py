@@ -32,7 +32,6 @@ StdConv / the plain conv from the same run. Runs on the GPU when there is
 one (``--device``; onnxruntime always on the CPU).
 """
 import argparse
-import json
 import multiprocessing as mp
 import os.path as osp
 import platform
@@ -420,8 +419,8 @@ def main():
         print(f'## onnxruntime {onnxruntime.__version__}, CPU, '
               f'{args.threads} threads\n\n{onnxruntime_table(times, graphs)}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2)
+        from mmgmconv.atomic_write import dump_json_atomically
+        dump_json_atomically(results, args.out, indent=2)
 
 
 if __name__ == '__main__':

@@ -5,20 +5,33 @@
 
 A WORK_DIR holds ``metrics.json`` (written by tools/test.py) or, for a
 tools/train_seeds.py sweep, ``seed_*/metrics.json``. Runs are grouped by
-config file name; each group gets one row with the number of runs, the mean
-and sample standard deviation of each metric, the paper's number (from the
-metafiles listed in model-index.yml) and mean minus paper. ``--table V``
-lays detection runs out as the paper's Table V instead (rows: baseline,
-Stem L1 .. L1-L4, DCN, GMConv-DCN; AP, APs, APm, APl of Faster and Cascade
-R-CNN), each cell the mean ± std beside the paper's number.
+config (the path tools/test.py recorded; configs of the same file name in
+different folders are separate rows, labelled with their paths); each
+group gets one row with the number of runs, the mean and sample standard
+deviation of each metric, the paper's number (from the metafiles listed in
+model-index.yml, matched by config file name) and mean minus paper.
+``--table V`` lays detection runs out as the paper's Table V instead
+(rows: baseline, Stem L1 .. L1-L4, DCN, GMConv-DCN; AP, APs, APm, APl of
+Faster and Cascade R-CNN), each cell the mean ± std beside the paper's
+number.
 
-Needs only PyYAML: no torch, no OpenMMLab toolbox.
+A metrics.json that cannot be read, is empty or partial (not JSON, no
+``config`` or ``metrics``, a metric that is not a finite number) is not
+counted: a warning on stderr names it and says why. It is an error when no
+run is left. A COCO metric of -1 (mmdet's value when the test set has no
+object of that size) is left out of its mean, with a warning.
+
+Needs only PyYAML: no torch, no OpenMMLab toolbox (``--out`` is written
+with mmgmconv/atomic_write.py, loaded by its path).
 """
 import argparse
+import importlib.util
 import json
+import math
 import os.path as osp
 import re
 import statistics
+import sys
 from pathlib import Path
 
 import yaml
@@ -39,13 +52,22 @@ METAFILE_METRICS = {
 }
 
 
+def _read_yaml(path, key):
+    """``yaml[key]`` of ``path``; errors name the file."""
+    try:
+        return yaml.safe_load(Path(path).read_text())[key]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
+        raise ValueError(f'{path}: cannot read its {key!r} list ('
+                         f'{type(err).__name__}: {err})') from None
+
+
 def paper_numbers(model_index=ROOT / 'model-index.yml'):
     """``{config file name: {metric: paper value}}`` from the metafiles."""
     model_index = Path(model_index)
     papers = {}
-    for metafile in yaml.safe_load(model_index.read_text())['Import']:
+    for metafile in _read_yaml(model_index, 'Import'):
         path = model_index.parent / metafile
-        for model in yaml.safe_load(path.read_text())['Models']:
+        for model in _read_yaml(path, 'Models'):
             name = osp.basename(model['Config'])
             if name in papers:
                 raise ValueError(f'{path}: config {name} is listed twice '
@@ -71,19 +93,88 @@ def find_runs(work_dir):
     return runs
 
 
-def load_run(path):
-    """``(config file name, {metafile metric: value in the paper's unit})``.
+def read_run(path):
+    """``(config, {metrics.json key: value})`` of one metrics.json.
+
+    Raises:
+        ValueError: naming ``path`` and what is wrong with it (unreadable,
+            empty, not JSON, partial or not a tools/test.py result).
     """
-    run = json.loads(Path(path).read_text())
+    def invalid(why):
+        return ValueError(f'{path}: {why}')
+
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise invalid(f'cannot be read ({err})') from None
+    if not text.strip():
+        raise invalid('it is empty (a run cut short while writing it?)')
+    try:
+        run = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise invalid(f'it is not complete JSON ({err})') from None
+    if not isinstance(run, dict):
+        raise invalid('it holds no object with "config" and "metrics"')
+    config, metrics = run.get('config'), run.get('metrics')
+    if not isinstance(config, str) or not config:
+        raise invalid('it names no config ("config")')
+    if not isinstance(metrics, dict) or not metrics:
+        raise invalid('it holds no metrics ("metrics")')
+    for key, value in metrics.items():
+        if key in METAFILE_METRICS and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)):
+            raise invalid(f'metric {key!r} is {value!r}, not a finite '
+                          'number')
+    return config, metrics
+
+
+def load_run(path):
+    """``(config, {metafile metric: value in the paper's unit})``.
+
+    ``config`` is the path tools/test.py recorded, normalised (relative to
+    the repository when it lies inside it). Raises ``ValueError`` naming
+    ``path`` when the file is not a complete result (:func:`read_run`).
+    """
+    config, metrics = read_run(path)
     measured = {}
-    for key, value in run['metrics'].items():
-        # pycocotools' -1: no ground truth of that size, not a score
-        if key.startswith('coco/') and value == -1:
+    for key, value in metrics.items():
+        if key not in METAFILE_METRICS:
             continue
-        if key in METAFILE_METRICS:
-            name, scale = METAFILE_METRICS[key]
-            measured[name] = value * scale
-    return osp.basename(run['config']), measured
+        if key.startswith('coco/') and value == -1:
+            warn(f'{path}: {key} is -1 (the test set has no object of that '
+                 'kind): left out')
+            continue
+        name, scale = METAFILE_METRICS[key]
+        measured[name] = value * scale
+    if not measured:
+        raise ValueError(f'{path}: it holds none of the metrics reported '
+                         f'here ({", ".join(METAFILE_METRICS)})')
+    config = osp.normpath(config)
+    if osp.isabs(config) and osp.commonpath([config, str(ROOT)]) == str(
+            ROOT):
+        config = osp.relpath(config, ROOT)
+    return config, measured
+
+
+def load_runs(paths):
+    """:func:`load_run` of each path; the unusable ones are left out with a
+    warning naming them. Raises ``ValueError`` when none is left."""
+    runs = []
+    for path in paths:
+        try:
+            runs.append(load_run(path))
+        except ValueError as err:
+            warn(f'{err}: not counted')
+    if not runs:
+        raise ValueError('no usable metrics.json among ' +
+                         ', '.join(map(str, paths)))
+    return runs
+
+
+def warn(message):
+    print(f'warning: {message}', file=sys.stderr)
 
 
 def summarise(values):
@@ -95,6 +186,9 @@ def summarise(values):
 
 def results_table(runs, papers):
     """Markdown table: one row per config of ``runs`` (``load_run`` pairs).
+
+    A row is labelled with its config's file name, or with its path where
+    configs of that file name from different folders are in ``runs``.
     """
     groups, columns = {}, []
     for config, measured in runs:
@@ -106,11 +200,14 @@ def results_table(runs, papers):
     lines = ['| config | runs | ' + ' | '.join(
         f'{c} (mean ± std) | paper | diff' for c in columns) + ' |',
              '|---|---|' + '---|---|---|' * len(columns)]
+    names = [osp.basename(config) for config in groups]
     for config, group in groups.items():
+        name = osp.basename(config)
         counts = {len(v) for v in group.values()}
-        cells = [config, '/'.join(str(n) for n in sorted(counts))]
+        cells = [name if names.count(name) == 1 else config,
+                 '/'.join(str(n) for n in sorted(counts))]
         for c in columns:
-            paper = papers.get(config, {}).get(c)
+            paper = papers.get(name, {}).get(c)
             if c not in group:
                 cells += ['', '' if paper is None else f'{paper:.2f}', '']
                 continue
@@ -161,7 +258,7 @@ def table_v(runs, papers):
     ``mean ± std (runs) / paper``. Runs of other configs are an error."""
     cells, configs = {}, {}
     for config, measured in runs:
-        cell = table_v_cell(config)
+        cell = table_v_cell(osp.basename(config))
         if cell is None:
             raise ValueError(
                 f'{config} is not a Table V config (DET-rcnn_BACKBONE'
@@ -180,7 +277,7 @@ def table_v(runs, papers):
         line = list(row)
         for det in TABLE_V_DETECTORS.values():
             measured = cells.get((det, row), {})
-            paper = papers.get(configs.get((det, row)), {})
+            paper = papers.get(osp.basename(configs.get((det, row), '')), {})
             for metric in TABLE_V_METRICS:
                 cell = ''
                 if metric in measured:
@@ -207,14 +304,28 @@ def main(argv=None):
         'per config, every metric with the paper\'s number and the '
         'difference)')
     args = parser.parse_args(argv)
-    runs = [load_run(p) for d in args.work_dirs for p in find_runs(d)]
+    runs = load_runs([p for d in args.work_dirs for p in find_runs(d)])
     if args.table == 'V':
         table = table_v(runs, paper_numbers())
     else:
         table = results_table(runs, paper_numbers())
     print(table)
     if args.out:
-        Path(args.out).write_text(table + '\n')
+        atomic_write().write_text_atomically(args.out, table + '\n')
+
+
+def atomic_write():
+    """mmgmconv/atomic_write.py, loaded by its path: importing the mmgmconv
+    package would import torch, which this tool does not need."""
+    package = importlib.util.find_spec('mmgmconv')
+    if package is None or not package.submodule_search_locations:
+        raise ModuleNotFoundError('--out needs the mmgmconv package '
+                                  '(pip install -e . in the repository)')
+    path = Path(package.submodule_search_locations[0]) / 'atomic_write.py'
+    spec = importlib.util.spec_from_file_location('_atomic_write', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == '__main__':

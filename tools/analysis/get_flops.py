@@ -9,11 +9,11 @@ the plain network's parameters and FLOPs; what is left is the D-GMConv
 sigma predictor (its input-dependent mask cannot be folded).
 """
 import argparse
-import json
 
 import mmgmconv  # noqa: F401
 from mmgmconv import fuse_gmconv
 from mmgmconv.apis import build_model_from_config
+from mmgmconv.atomic_write import dump_json_atomically
 from mmgmconv.analysis import (complexity,
                                is_detector)
 
@@ -41,9 +41,9 @@ def main():
     print(f'\nplain network: {plain / 1e6:.4f} M params; folded model has '
           f"{after['gmconv_params']} params more (D-GMConv predictors)")
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(dict(config=args.config, shape=shape, before=before,
-                           after=after), f, indent=2)
+        dump_json_atomically(dict(config=args.config, shape=shape,
+                                  before=before, after=after), args.out,
+                             indent=2)
 
 
 if __name__ == '__main__':

@@ -31,6 +31,7 @@ from tqdm import tqdm  # noqa: E402
 
 import mmgmconv  # noqa: F401,E402
 from mmgmconv.apis import init_model  # noqa: E402
+from mmgmconv.atomic_write import atomic_path  # noqa: E402
 from mmgmconv.visualization import (COCO_SIZES,  # noqa: E402
                                     effective_receptive_field, load_images,
                                     object_centre_erfs)
@@ -88,7 +89,8 @@ def main():
     fig.suptitle(f'ERF, backbone output {args.stage}, {len(paths)} images',
                  fontsize=10)
     Path(osp.dirname(args.out) or '.').mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
+    with atomic_path(args.out) as partial:
+        fig.savefig(partial, dpi=100)
     print(f'{args.out}: ERF of {len(args.checkpoints)} checkpoint(s), '
           f'averaged over {len(paths)} images of {args.images}')
 

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import mmgmconv  # noqa: F401,E402
 from mmgmconv.apis import init_model  # noqa: E402
+from mmgmconv.atomic_write import atomic_path  # noqa: E402
 from mmgmconv.visualization import layer_masks, stage_mean_masks  # noqa
 
 
@@ -45,7 +46,8 @@ def grid(items, path, title):
         ax.set_title(label, fontsize=7)
     fig.colorbar(image, ax=axes, label='mask value')
     fig.suptitle(title)
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as partial:
+        fig.savefig(partial, dpi=100)
     plt.close(fig)
 
 
@@ -91,7 +93,8 @@ def main():
     ax.legend()
     ax.set_title(f'learned sigma by depth ({name})')
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as partial:
+        fig.savefig(partial, dpi=100)
     plt.close(fig)
     print(f'{path}: sigma of each GMConv layer against depth')
 
