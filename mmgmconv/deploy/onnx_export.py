@@ -216,12 +216,18 @@ def export_onnx(model: nn.Module, out: str, shape: Tuple[int, int] = (224,
     followed by one RoI graph per box head for a two-stage detector.
 
     Args:
-        model: An mmpretrain classifier or mmdet detector (not modified).
+        model: An mmpretrain classifier or mmdet detector (not modified);
+            an mmseg segmentor goes to
+            :func:`~mmgmconv.deploy.seg_export.export_segmentor_onnx`.
         out: Path of the (dense) graph.
         shape: ``(H, W)`` of the example input (the graphs accept others).
         batch: Batch size of the example input (the graphs accept others).
         opset: ONNX opset version.
     """
+    # here, not at the top: seg_export imports this module
+    from .seg_export import export_segmentor_onnx, is_segmentor
+    if is_segmentor(model):  # one graph: image -> full-size class logits
+        return export_segmentor_onnx(model, out, shape, batch, opset)
     folded = prepare_for_export(model)
     example = torch.randn(batch, 3, *shape)
     with torch.no_grad():

@@ -8,6 +8,7 @@ from ..analysis import is_detector
 from .onnx_export import (ClassifierLogits, DenseDetector, example_roi_feats,
                           roi_box_heads, roi_graph_path)
 from .onnx_runtime import OrtGraph
+from .seg_export import SegmentorLogits, is_segmentor
 
 
 def _flatten(outs) -> List[torch.Tensor]:
@@ -36,6 +37,8 @@ def max_abs_diff(model: nn.Module, path: str, shape: Tuple[int, int],
     model.eval()
     x = torch.randn(batch, 3, *shape,
                     generator=torch.Generator().manual_seed(batch))
+    if is_segmentor(model):
+        return _max_diff(OrtGraph(path), SegmentorLogits(model), x)
     if not is_detector(model):
         return _max_diff(OrtGraph(path), ClassifierLogits(model), x)
     diff = _max_diff(OrtGraph(path), DenseDetector(model), x)
