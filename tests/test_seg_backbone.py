@@ -59,7 +59,7 @@ def test_gmconv_keeps_deep_stem_strides_dilations_and_output_shapes():
     assert convs[0].pred_pattern == 'sigma1_ratio'
     for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
         assert type(layer[0].conv2) is SGMConv
-        assert layer[0].conv2.sigma_init == 5.0
+        assert float(layer[0].conv2.sigma) == 5.0
     # contract_dilation: the first block of a dilated stage halves it
     assert model.layer3[0].conv2.dilation == (1, 1)
     assert all(b.conv2.dilation == (2, 2) for b in model.layer3[1:])
