@@ -31,7 +31,8 @@ def test_masks_match_the_boxes(tmp_path):
             if ann['image_id'] != image['id']:
                 continue
             x, y, w, h = map(int, ann['bbox'])
-            inside[y:y + h, x:x + w] = True
+            # cv2 draws a disc of radius size // 2 over 2 * radius + 1 px
+            inside[y:y + h + 1, x:x + w + 1] = True
             labels.add(ann['category_id'])  # 1-based, as the mask values
         # shapes overlap by at most a third: each one stays visible
         assert set(np.unique(mask)) - {0} == labels

@@ -23,7 +23,8 @@ def demo_segmentor(**model_changes):
     """The demo segmentor with sigmas, predictors and BN statistics away
     from their initial values (a trained model's, not an identity)."""
     cfg = Config.fromfile(DEMO)
-    cfg.model.update(model_changes)
+    for key, value in model_changes.items():
+        cfg.model[key] = value  # replaced, not merged
     init_default_scope('mmseg')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)

@@ -164,8 +164,9 @@ def main():
         table = metrics_table(metrics)
         print(f'\n{osp.basename(args.config)}\n{table}')
         with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
+            # default=float: mmseg's IoUMetric gives numpy floats
             json.dump(dict(config=args.config, checkpoint=args.checkpoint,
-                           metrics=metrics), f, indent=2)
+                           metrics=metrics), f, indent=2, default=float)
         if args.out:
             print(f'predictions: {args.out}')
         if args.show_dir:
