@@ -62,9 +62,9 @@ def test_gmconv_keeps_deep_stem_strides_dilations_and_output_shapes():
         assert float(layer[0].conv2.sigma) == 5.0
     # contract_dilation: the first block of a dilated stage halves it
     assert model.layer3[0].conv2.dilation == (1, 1)
-    assert all(b.conv2.dilation == (2, 2) for b in model.layer3[1:])
+    assert all(b.conv2.dilation == (2, 2) for b in list(model.layer3)[1:])
     assert model.layer4[0].conv2.dilation == (2, 2)
-    assert all(b.conv2.dilation == (4, 4) for b in model.layer4[1:])
+    assert all(b.conv2.dilation == (4, 4) for b in list(model.layer4)[1:])
     model.eval()
     with torch.no_grad():
         outs = model(torch.randn(1, 3, 64, 64))
@@ -152,8 +152,3 @@ def test_imagenet_gmconv_checkpoint_folds_on_load(tmp_path):
         assert torch.equal(ours.weight, theirs.weight * theirs.mask())
     assert not torch.equal(seg.layer4[1].conv2.weight,
                            imagenet.layer4[1].conv2.weight)
-    # layer3 computes as the ImageNet network's layer3 (dilation aside)
-    seg.eval(), imagenet.eval()
-    x = torch.randn(1, 128, 8, 8)
-    with torch.no_grad():
-        torch.testing.assert_close(seg.layer3[0](x), imagenet.layer3[0](x))
