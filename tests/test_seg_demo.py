@@ -72,7 +72,7 @@ def test_demo_learns(tmp_path):
     data = make_shapes_coco(tmp_path / 'shapes', num_train=64, num_val=16)
     cfg = Config.fromfile(DEMO)
     cfg.work_dir = str(tmp_path / 'work')
-    iters = 60
+    iters = 80
     cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
     cfg.param_scheduler[1].end = iters
     cfg.default_hooks.checkpoint.interval = iters

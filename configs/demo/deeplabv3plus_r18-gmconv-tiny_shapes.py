@@ -42,9 +42,9 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=50),
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=50, end=max_iters,
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+         end=10),
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=10, end=max_iters,
          by_epoch=False)
 ]
 default_hooks = dict(
