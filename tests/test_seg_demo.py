@@ -4,9 +4,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from mmgmconv.datasets import SHAPES_SEG_CLASSES, make_shapes_coco
 
@@ -62,32 +60,3 @@ def test_demo_config_is_a_gmconv_segmentor_on_the_shapes_masks():
     dataset = cfg.train_dataloader.dataset
     assert tuple(dataset.metainfo.classes) == SHAPES_SEG_CLASSES
     assert dataset.data_prefix.seg_map_path == 'masks/train'
-
-
-@pytest.mark.slow
-def test_demo_learns(tmp_path):
-    """A test-sized run of the demo config: mIoU well above what a
-    constant 'background' prediction scores (its IoU over 4 classes, about
-    20 %)."""
-    data = make_shapes_coco(tmp_path / 'shapes', num_train=64, num_val=16)
-    cfg = Config.fromfile(DEMO)
-    cfg.work_dir = str(tmp_path / 'work')
-    iters = 80
-    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
-    cfg.param_scheduler[1].end = iters
-    cfg.default_hooks.checkpoint.interval = iters
-    cfg.default_hooks.logger.interval = 10
-    for split in ('train', 'val', 'test'):
-        loader = cfg[f'{split}_dataloader']
-        loader.num_workers = 0
-        loader.persistent_workers = False
-        loader.dataset.data_root = str(data)
-    cfg.randomness = dict(seed=0)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    metrics = runner.test()
-    background = np.mean([
-        cv2.imread(str(p), cv2.IMREAD_UNCHANGED) == 0
-        for p in (data / 'masks/val').glob('*.png')])
-    constant = 100 * background / len(SHAPES_SEG_CLASSES)
-    assert metrics['mIoU'] > constant + 20, (metrics, constant)
