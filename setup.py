@@ -51,6 +51,9 @@ EXTRAS = {
     'mmdet': ['mmdet>=3.3.0,<3.4', 'pycocotools>=2.0'],
     # classification backbones and configs, the SklearnDigits dataset
     'mmpretrain': ['mmpretrain>=1.2.0,<1.3', 'scikit-learn'],
+    # GMResNetV1c for segmentation, configs/segmentation; mmseg 1.2 imports
+    # ftfy, regex and prettytable without declaring them
+    'mmseg': ['mmsegmentation>=1.2.2,<1.3', 'ftfy', 'regex', 'prettytable'],
     # tools/analysis (figures, progress bars)
     'analysis': ['matplotlib', 'tqdm'],
     'timm': ['timm'],

@@ -1,7 +1,8 @@
 """mmgmconv: Gaussian Mask Convolution (GMConv) for OpenMMLab.
 
-Needs torch, mmengine and mmcv. The mmdet and mmpretrain parts register
-when those toolboxes are installed, on their registries' first use.
+Needs torch, mmengine and mmcv. The mmdet, mmpretrain and mmseg parts
+register when those toolboxes are installed, on their registries' first
+use.
 """
 from . import datasets  # noqa: F401  (registers SklearnDigits with mmpretrain)
 from . import models

@@ -1,4 +1,5 @@
-"""Register mmgmconv's mmdet / mmpretrain modules without importing them.
+"""Register mmgmconv's mmdet / mmpretrain / mmseg modules without importing
+them.
 
 Our backbones and datasets subclass the toolboxes' own classes, so importing
 them imports ``mmdet.models`` or ``mmpretrain.models`` (most of the cost of
@@ -22,7 +23,8 @@ def register_on_first_use(toolbox: str, registry_name: str,
     """Have ``toolbox``'s registry import ``modules`` when first searched.
 
     Args:
-        toolbox: ``'mmdet'`` or ``'mmpretrain'`` (any package with a
+        toolbox: ``'mmdet'``, ``'mmpretrain'`` or ``'mmseg'`` (any package
+            with a
             ``registry`` module of mmengine registries).
         registry_name: e.g. ``'MODELS'``, ``'DATASETS'``.
         modules: dotted names of the modules that register into it.

@@ -65,8 +65,8 @@ def run_python(code: str) -> str:
     return proc.stdout
 
 
-@pytest.mark.parametrize('hidden', [['mmdet'], ['mmpretrain'],
-                                    ['mmdet', 'mmpretrain']])
+@pytest.mark.parametrize('hidden', [['mmdet'], ['mmpretrain'], ['mmseg'],
+                                    ['mmdet', 'mmpretrain', 'mmseg']])
 def test_layers_work_without_toolbox(hidden):
     code = HIDE.format(hidden=hidden) + USE_LAYERS + f"""
 for name in {hidden!r}:
@@ -80,10 +80,16 @@ try:
     mmgmconv.GMResNet
 except ModuleNotFoundError as e:
     print('GMResNet:', e.name)
+try:
+    mmgmconv.models.GMResNetV1c
+except ModuleNotFoundError as e:
+    print('GMResNetV1c:', e.name)
 """
     out = run_python(code)
     if 'mmdet' in hidden:
         assert 'GMResNet: mmdet' in out
+    if 'mmseg' in hidden:
+        assert 'GMResNetV1c: mmseg' in out
 
 
 def test_other_toolbox_still_registers():
@@ -114,6 +120,7 @@ print(json.dumps(sorted(sys.modules)))
 """
     modules = set(json.loads(run_python(code)))
     for heavy in ('mmdet.models', 'mmpretrain.models', 'mmpretrain.datasets',
+                  'mmseg.models', 'mmgmconv.models.backbones.seg_resnet',
                   'sklearn', 'pycocotools', 'matplotlib.pyplot',
                   'mmgmconv.models.backbones.gm_resnet'):
         assert heavy not in modules, heavy
@@ -131,6 +138,11 @@ assert CLS.get('GMMobileNetV2') is not None
 assert CLS.get('GMAlexNet') is not None
 assert CLS.get('GMResNet').__name__ == 'ClsGMResNet'
 assert DATASETS.get('SklearnDigits') is not None
+import importlib.util
+if importlib.util.find_spec('mmseg'):  # the mmseg extra (not in torch2.1)
+    from mmseg.registry import MODELS as SEG
+    assert SEG.get('GMResNetV1c').__module__ == (
+        'mmgmconv.models.backbones.seg_resnet')
 print('ok')
 """
     assert run_python(code).strip() == 'ok'

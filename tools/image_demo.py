@@ -9,7 +9,11 @@ demo/image_demo.py): each image's boxes with a score of at least
 ``--score-thr`` are printed and drawn into ``DIR/vis/``, and all its boxes
 are saved as JSON in ``DIR/preds/``. A classification config goes through
 mmpretrain's ``ImageClassificationInferencer``: the predicted class is
-printed and drawn into ``DIR/vis/``. The weights are loaded strictly: a
+printed and drawn into ``DIR/vis/``. A segmentation config goes through
+mmseg's ``MMSegInferencer`` (mmseg's visualiser): each image's predicted
+classes and their share of its pixels are printed, the coloured mask is
+drawn into ``DIR/vis/`` and the label mask saved in ``DIR/pred/``. The
+weights are loaded strictly: a
 checkpoint that does not match the config is an error listing the
 mismatched keys.
 
@@ -40,6 +44,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from PIL import Image
@@ -58,7 +63,8 @@ def parse_args():
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('inputs', nargs='+', metavar='IMAGE_OR_DIR',
                         help='image files or folders of images')
-    parser.add_argument('config', help='detection or classification config')
+    parser.add_argument('config', help='detection, classification or '
+                        'segmentation config')
     parser.add_argument('--weights', required=True,
                         help='checkpoint: a local file or a URL')
     parser.add_argument('--out-dir', default='work_dirs/image_demo',
@@ -248,6 +254,47 @@ def classify(args, files, names, scratch):
               f'({pred["pred_score"]:.3f})')
 
 
+def segment(args, files, names, scratch):
+    from mmseg.apis import MMSegInferencer
+
+    class StrictSegInferencer(MMSegInferencer):
+        """``MMSegInferencer`` whose weights must match the model exactly
+        (mmseg loads them with ``strict=False``); mmseg's loader then reads
+        the class names and palette."""
+
+        def _load_weights_to_model(self, model, checkpoint, cfg):
+            try:
+                _load_checkpoint_to_model(model, checkpoint, strict=True)
+            except RuntimeError as err:
+                raise checkpoint_mismatch(args.weights, args.config,
+                                          err) from None
+            super()._load_weights_to_model(model, checkpoint, cfg)
+
+    if args.score_thr is not None:
+        raise ValueError('--score-thr applies to detection configs only; '
+                         f'{args.config} is a segmentation config')
+    inferencer = StrictSegInferencer(args.config, args.weights,
+                                     device=args.device)
+    classes = inferencer.model.dataset_meta['classes']
+    masks = []
+    for path, name in zip(files, names):
+        # mmseg names the drawing after the input and the mask after a
+        # counter: see detect()
+        masks.append(inferencer([path], out_dir=scratch,
+                                pred_out_dir='preds')['predictions'])
+        base = osp.basename(path)
+        move_output(osp.join(scratch, 'vis', base), args.out_dir, 'vis',
+                    name + osp.splitext(base)[1])
+        (mask_file, ) = os.listdir(osp.join(scratch, 'preds'))
+        move_output(osp.join(scratch, 'preds', mask_file), args.out_dir,
+                    'preds', name + '.png')
+    for path, mask in zip(files, masks):
+        labels, counts = np.unique(mask, return_counts=True)
+        shares = ', '.join(f'{classes[label]} {count / mask.size:.1%}'
+                           for label, count in zip(labels, counts))
+        print(f'{path}: {shares}')
+
+
 def main():
     args = parse_args()
     files = image_files(args.inputs)
@@ -255,14 +302,14 @@ def main():
     check_out_dir(files, args.out_dir)
     names = output_names(files)
     scope = Config.fromfile(args.config).get('default_scope')
-    if scope not in ('mmdet', 'mmpretrain'):
+    tasks = dict(mmdet=detect, mmpretrain=classify, mmseg=segment)
+    if scope not in tasks:
         raise ValueError(f'{args.config} has default_scope={scope!r}; this '
-                         'demo takes mmdet or mmpretrain configs')
+                         'demo takes mmdet, mmpretrain or mmseg configs')
     os.makedirs(args.out_dir, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix='.image_demo-', dir=args.out_dir)
     try:
-        (detect if scope == 'mmdet' else classify)(args, files, names,
-                                                    scratch)
+        tasks[scope](args, files, names, scratch)
     finally:
         shutil.rmtree(scratch)
     print(f'drawn predictions: {osp.join(args.out_dir, "vis")}')

@@ -3,8 +3,8 @@
 # installed in editable mode. Idempotent.
 #
 #   STACK=pinned (default, VENV=.venv): requirements/pinned.txt, torch 2.14.1,
-#     every extra (mmdet, mmpretrain, analysis, timm, deploy, tensorboard,
-#     tests).
+#     every extra (mmdet, mmpretrain, mmseg, analysis, timm, deploy,
+#     tensorboard, tests).
 #   STACK=torch2.1 (VENV=.venv-compat, 'make test-compat'): the lower end,
 #     requirements/torch2.1.txt (torch 2.1.2, numpy < 2) with the mmdet,
 #     mmpretrain and tests extras.

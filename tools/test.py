@@ -180,7 +180,9 @@ def main():
             dump_json_atomically(
                 dict(config=args.config, checkpoint=args.checkpoint,
                      metrics=metrics),
-                osp.join(cfg.work_dir, 'metrics.json'), indent=2)
+                osp.join(cfg.work_dir, 'metrics.json'), indent=2,
+                # mmseg's IoUMetric gives numpy floats
+                default=float)
         else:
             print(f'{args.config}: the evaluator only formats results '
                   '(format_only=True): no metrics, no metrics.json')

@@ -57,6 +57,8 @@ from torch import Tensor, nn
 from ..analysis import is_detector
 from ..engine.checkpoint_hook import sync_and_replace
 from ..ops import fuse_gmconv
+from .seg_export import (SegmentorLogits, check_dynamic_size_exportable,
+                         is_segmentor)
 
 #: Operator domains of standard ONNX (the empty name is ``ai.onnx``).
 STANDARD_DOMAINS = ('', 'ai.onnx')
@@ -243,6 +245,8 @@ def tensor_forward(model: nn.Module) -> nn.Module:
     another mmengine ``BaseModel``, ``model`` itself for a plain module."""
     if is_detector(model):
         return DenseDetector(model)
+    if is_segmentor(model):
+        return SegmentorLogits(model)
     if isinstance(model, BaseModel):
         return ClassifierLogits(model)
     return model
@@ -271,6 +275,8 @@ def graph_outputs(model: nn.Module, outs) -> List[Tuple[str, Tensor]]:
     if is_detector(model):
         return [(name, tensor) for name, (_, tensor) in zip(
             dense_output_names(*outs), named_outputs(outs, 'dense'))]
+    if is_segmentor(model):
+        return named_outputs(outs, 'seg_logits')
     prefix = 'logits' if isinstance(model, BaseModel) else 'output'
     return named_outputs(outs, prefix)
 
@@ -376,8 +382,8 @@ def export_onnx(model: nn.Module,
         model: Not modified. A plain ``nn.Module`` (e.g. a timm or
             torchvision model after ``convert_to_gmconv``) whose
             ``forward(x)`` takes one ``(B, C, H, W)`` tensor and returns a
-            tensor or tuples or lists of tensors; an mmpretrain classifier
-            or an mmdet detector.
+            tensor or tuples or lists of tensors; an mmpretrain classifier,
+            an mmdet detector or an mmseg segmentor.
         out: Path of the (dense) graph; a missing folder is created.
         shape: ``(H, W)`` (three channels) or ``(C, H, W)`` of the example
             input. With ``dynamic_size`` the graphs accept other sizes.
@@ -390,6 +396,8 @@ def export_onnx(model: nn.Module,
     """
     check_opset(opset)
     example = example_input(shape, batch)
+    if is_segmentor(model) and dynamic_size:
+        check_dynamic_size_exportable(model)
     folded = prepare_for_export(model)
     paths = graph_paths(folded, out)
     existing = [path for path in paths if osp.lexists(path)]

@@ -1,4 +1,4 @@
-"""GMConv backbones for mmdet and mmpretrain.
+"""GMConv backbones for mmdet, mmpretrain and mmseg.
 
 They register into the toolboxes' ``MODELS`` the first time that registry is
 searched (see ``mmgmconv.toolbox_registration``); ``mmgmconv.models.GMResNet``
@@ -18,7 +18,9 @@ MMPRETRAIN_MODULES = [
     _BACKBONES + m for m in ('cls_resnet', 'gm_alexnet', 'gm_mobilenet_v2')
 ]
 register_on_first_use('mmdet', 'MODELS', MMDET_MODULES)
+MMSEG_MODULES = [_BACKBONES + 'seg_resnet']
 register_on_first_use('mmpretrain', 'MODELS', MMPRETRAIN_MODULES)
+register_on_first_use('mmseg', 'MODELS', MMSEG_MODULES)
 
 _LAZY = {
     'GMResNet': 'gm_resnet',
@@ -26,6 +28,7 @@ _LAZY = {
     'GMResNet_CIFAR': 'cls_resnet',
     'GMAlexNet': 'gm_alexnet',
     'GMMobileNetV2': 'gm_mobilenet_v2',
+    'GMResNetV1c': 'seg_resnet',
 }
 
 

@@ -1,4 +1,5 @@
-"""Generate the embedded demo dataset (COCO format) under data/shapes_coco."""
+"""Generate the embedded demo dataset under data/shapes_coco: COCO boxes
+(annotations/) and semantic masks (masks/)."""
 import argparse
 
 from mmgmconv.datasets import make_shapes_coco

@@ -4,6 +4,7 @@
 - ``cls_resnet``: ``ClsGMResNet``, ``GMResNet_CIFAR`` (mmpretrain)
 - ``gm_alexnet``: ``GMAlexNet`` (mmpretrain)
 - ``gm_mobilenet_v2``: ``GMMobileNetV2`` (mmpretrain)
+- ``seg_resnet``: ``GMResNetV1c`` (mmseg)
 
 Their toolbox-free parts are in ``mmgmconv.models.utils`` (the ResNet mixin)
 and ``mmgmconv.models.layers`` (``ZeroPadShortcut``).

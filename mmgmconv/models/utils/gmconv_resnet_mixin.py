@@ -1,4 +1,5 @@
-"""Per-part conv configs for any OpenMMLab ResNet (mmdet's, mmpretrain's)."""
+"""Per-part conv configs for any OpenMMLab ResNet (mmdet's, mmpretrain's,
+mmseg's)."""
 from ..gmconv_stages import resolve_stage_conv_cfgs
 from .deploy import GMConvDeployMixin, deploy_conv_cfg
 from .fold_on_load import fold_gmconv_checkpoint
@@ -9,8 +10,9 @@ class GMConvResNetMixin(GMConvDeployMixin):
     """Gives a ResNet ``gmconv_stages``, ``gmconv_cfg`` and ``deploy``.
 
     Put it before the ResNet class: ``class X(GMConvResNetMixin, ResNet)``.
-    It relies on what mmdet's and mmpretrain's ResNets share: the stem is
-    built by ``_make_stem_layer`` from ``self.conv_cfg``, and stage ``i`` by
+    It relies on what mmdet's, mmpretrain's and mmseg's ResNets share: the
+    stem (mmseg's deep stem too) is built by ``_make_stem_layer`` from
+    ``self.conv_cfg``, and stage ``i`` by
     ``make_res_layer(conv_cfg=...)`` while ``self.res_layers`` holds the
     ``i`` stages built before it. The network is built once, with each part
     getting its own conv config, so parameter names are the ResNet's.
