@@ -1,6 +1,7 @@
 # Table V "Stem L1-L4" (= Table III's GMConv row): D-GMConv stem (sigma1
 # and ratio predicted), S-GMConv in layer1-4, the paper's sigma_init of 5.
-# The backbone starts from the ImageNet GMConv ResNet-50 (see README.md).
+# The backbone starts from the ImageNet GMConv ResNet-50 (configs/README.md,
+# "Reproducing Table V").
 _base_ = './cascade-rcnn_r50_fpn_1x_coco.py'
 model = dict(
     backbone=dict(
@@ -8,7 +9,8 @@ model = dict(
         gmconv_stages=(True, True, True, True, True),
         # mmdet's value, stated: the stem and layer1 (their sigmas and the
         # D-GMConv predictor included) keep the ImageNet values and do not
-        # train, as in the baseline; our choice, see README.md.
+        # train, as in the baseline; our choice, see
+        # docs/user_guides/train_test.md ("frozen_stages freezes GMConv too").
         frozen_stages=1,
         gmconv_cfg=dict(
             stem=dict(

@@ -12,7 +12,8 @@
 #   optim_wrapper = dict(paramwise_cfg=_base_.sigma_no_decay)
 #
 # (variables, not an ``optim_wrapper``, so this file combines with schedule
-# bases that define one). See "Weight decay and sigma" in the README.
+# bases that define one). See "Weight decay and sigma" in
+# docs/advanced_guides/design.md.
 
 # No weight decay on the mask parameters: decay pulls every sigma towards 0
 # whatever the data say. Every other parameter keeps the config's decay.
