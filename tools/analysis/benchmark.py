@@ -286,7 +286,6 @@ def onnxruntime_graphs(args):
     {name: (input shape, baseline name)})``."""
     from mmgmconv.apis import build_model_from_config
     from mmgmconv.deploy import OrtGraph, export_onnx
-    from mmgmconv.deploy.onnx_export import export_graph
     graphs = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (config, base) in ORT_CLASSIFIERS.items():
@@ -300,8 +299,8 @@ def onnxruntime_graphs(args):
                                 LAYER_SHAPES['stem']['batch'])
         for name, (layer, base) in layers.items():
             path = osp.join(tmp, f'{len(graphs)}.onnx')
-            with torch.no_grad():
-                export_graph(layer.eval(), x, path, ['output'], True)
+            export_onnx(layer.eval(), path, shape=tuple(x.shape[1:]),
+                        batch=x.shape[0])
             graphs[name] = (path, x, base)
         runs = {
             name: partial(OrtGraph(path, threads=args.threads).run_numpy,

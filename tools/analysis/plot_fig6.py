@@ -64,6 +64,8 @@ def main(argv=None):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
+    from mmgmconv.atomic_write import atomic_path
     panels = sorted(points, key=lambda k: (k[0] != 'cifar10', k[1]))
     fig, axes = plt.subplots(1, len(panels), squeeze=False,
                              figsize=(3 * len(panels), 3),
@@ -82,7 +84,8 @@ def main(argv=None):
                   f'({points[key][s][2]} runs)')
     axes[0][0].set_ylabel('top-1 (%), mean ± std')
     Path(osp.dirname(args.out) or '.').mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
+    with atomic_path(args.out) as partial:
+        fig.savefig(partial, dpi=100)
     print(f'{args.out}: {len(panels)} panel(s)')
 
 

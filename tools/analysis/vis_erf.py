@@ -142,7 +142,8 @@ def by_size(args, configs, labels, paths):
     fig.suptitle(f'ERF at object centres by COCO size, backbone output '
                  f'{args.stage}, {window}x{window} window', fontsize=10)
     Path(osp.dirname(args.out) or '.').mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
+    with atomic_path(args.out) as partial:
+        fig.savefig(partial, dpi=100)
     print(f'{args.out}: ERFs by object size of {len(configs)} '
           f'checkpoint(s), {len(paths)} images of {args.images}')
 
