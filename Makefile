@@ -2,13 +2,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmgmconv-installed
 
-.PHONY: install test test-quick test-compat demo demo-seg docs repro-mini
+.PHONY: install lint test test-quick test-compat demo demo-seg docs repro-mini
 
 install: $(STAMP)
 
 $(STAMP): setup.py tools/setup_env.sh requirements/pinned.txt
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $@
+
+# pycodestyle, pyflakes and import order as configured in ruff.toml
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 test: $(STAMP)
 	$(PY) -m pytest -q -rf tests

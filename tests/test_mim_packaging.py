@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from metafiles import metafile_models
 
 ROOT = Path(__file__).parents[1]
