@@ -14,13 +14,20 @@ $(STAMP): setup.py tools/setup_env.sh requirements/pinned.txt
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# pytest-xdist: one worker per core (at most 4: the slow tests train whole
+# detectors), each test file on one worker so that its module fixtures (a
+# trained detector, a built wheel) are made once. PYTEST_WORKERS=0 runs in
+# this process.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
+
 test: $(STAMP)
-	$(PY) -m pytest -q -rf tests
+	$(PY) -m pytest -q -rf $(XDIST) tests
 
 # The edit-test loop: everything but the tests marked slow (subprocess runs,
 # training, whole detectors); CI runs the full suite.
 test-quick: $(STAMP)
-	$(PY) -m pytest -q -rf -m 'not slow' tests
+	$(PY) -m pytest -q -rf $(XDIST) -m 'not slow' tests
 
 # The lower end: torch 2.1.2 / numpy < 2 in a second venv, the core tests;
 # the cross-stack checkpoint test loads each stack's checkpoints in the other.
