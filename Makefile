@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmgmconv-installed
 
-.PHONY: install test test-quick test-compat demo demo-seg docs repro-mini
+.PHONY: install lint test test-quick test-compat demo demo-seg docs repro-mini
 
 install: $(STAMP)
 
@@ -10,13 +10,24 @@ $(STAMP): setup.py tools/setup_env.sh requirements/pinned.txt
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $@
 
+# pycodestyle, pyflakes and import order as configured in ruff.toml
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# pytest-xdist: one worker per core (at most 4: the slow tests train whole
+# detectors), each test file on one worker so that its module fixtures (a
+# trained detector, a built wheel) are made once. PYTEST_WORKERS=0 runs in
+# this process.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
+
 test: $(STAMP)
-	$(PY) -m pytest -q -rf tests
+	$(PY) -m pytest -q -rf $(XDIST) tests
 
 # The edit-test loop: everything but the tests marked slow (subprocess runs,
 # training, whole detectors); CI runs the full suite.
 test-quick: $(STAMP)
-	$(PY) -m pytest -q -rf -m 'not slow' tests
+	$(PY) -m pytest -q -rf $(XDIST) -m 'not slow' tests
 
 # The lower end: torch 2.1.2 / numpy < 2 in a second venv, the core tests;
 # the cross-stack checkpoint test loads each stack's checkpoints in the other.
@@ -24,13 +35,14 @@ test-quick: $(STAMP)
 COMPAT_VENV ?= .venv-compat
 COMPAT_PYTHON ?=
 COMPAT_STAMP := $(COMPAT_VENV)/.mmgmconv-installed
-COMPAT_TESTS := tests/test_gaussian_mask.py tests/test_gmconv_layers.py \
-	tests/test_dgm_conv_paths.py \
-	tests/test_fuse.py tests/test_gm_resnet.py tests/test_checkpoint_safety.py \
-	tests/test_checkpoint_loading.py \
+COMPAT_TESTS := tests/test_ops/test_gaussian_mask.py \
+	tests/test_ops/test_gmconv_layers.py tests/test_ops/test_dgm_conv_paths.py \
+	tests/test_ops/test_fuse.py \
+	tests/test_models/test_backbones/test_gm_resnet.py \
+	tests/test_checkpoint_safety.py tests/test_checkpoint_loading.py \
 	tests/test_optional_toolboxes.py tests/test_cross_stack_checkpoints.py \
-	"tests/test_detection_configs.py::test_config_builds_trains_and_infers[faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco]" \
-	"tests/test_classification.py::test_config_builds_and_steps[resnet20-gmconv_1xb128_cifar10]"
+	"tests/test_configs/test_detection_configs.py::test_config_builds_trains_and_infers[faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco]" \
+	"tests/test_configs/test_classification.py::test_config_builds_and_steps[resnet20-gmconv_1xb128_cifar10]"
 
 $(COMPAT_STAMP): setup.py tools/setup_env.sh $(wildcard requirements/torch2.1*.txt)
 	PYTHON=$(COMPAT_PYTHON) VENV=$(COMPAT_VENV) STACK=torch2.1 bash tools/setup_env.sh
@@ -67,8 +79,8 @@ docs: $(STAMP)
 # partial rows), trained briefly on the shapes dataset, tested and collected
 # into a Table V-shaped table (work_dirs/repro-mini/results.md). The numbers
 # show the chain works, not the paper's results. `python tools/reproduce.py
-# V` prints the same steps for ImageNet and COCO; tests/test_repro_mini.py
-# runs two of the rows on less data in CI.
+# V` prints the same steps for ImageNet and COCO;
+# tests/test_tools/test_repro_mini.py runs two of the rows on less data in CI.
 repro-mini: $(STAMP)
 	$(PY) tools/reproduce.py mini --run --seeds 0
 

@@ -59,7 +59,10 @@ EXTRAS = {
     'timm': ['timm'],
     'deploy': ['onnx', 'onnxruntime'],
     'tensorboard': ['tensorboard'],
-    'tests': ['pytest', 'torchvision'],
+    # make test runs the suite on every core (pytest-xdist's -n)
+    'tests': ['pytest', 'pytest-xdist', 'torchvision'],
+    # make lint (ruff.toml)
+    'lint': ['ruff'],
     # the manual: make docs (sphinx-build with MyST Markdown)
     'docs': ['sphinx', 'myst-parser'],
 }

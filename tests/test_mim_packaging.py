@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_results import metafile_models
+
+from metafiles import metafile_models
 
 ROOT = Path(__file__).parents[1]
 #: what the wheel build does not need from a checkout

@@ -11,8 +11,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmgmconv  # noqa: F401
-from test_train_tools import run_tool
 from tiny_shapes import write_tiny_shapes_config
+from tool_helpers import run_tool
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow

@@ -12,13 +12,14 @@ import pytest
 import torch
 
 from mmgmconv.datasets import make_shapes_coco
-from test_test_tool import (DEMO, DIGITS, confident_square_detector,
-                            save_checkpoint)
+from tool_helpers import confident_square_detector, save_checkpoint
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
+DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
+DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 SHAPES_META = dict(dataset_meta=dict(classes=('square', 'disc', 'triangle')))
 
 

@@ -14,11 +14,12 @@ from mmengine.runner import Runner
 
 from mmgmconv.utils import check_dataset_paths, close_distributed
 from tiny_shapes import DEMO_DET, write_tiny_shapes_config
+from tool_helpers import run_tool
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 #: what the tool tests add to the tiny shapes config
 TRAINING = """
@@ -50,12 +51,6 @@ class DumpGMConvParamsHook(Hook):
 def tiny_cfg(tmp_path_factory):
     return write_tiny_shapes_config(tmp_path_factory.mktemp('det'),
                                     num_train=8, num_val=4, extra=TRAINING)
-
-
-def run_tool(*args, env=None):
-    proc = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, env=env)
-    return proc
 
 
 def free_port():

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
-ROOT = Path(__file__).parents[1]
+from metafiles import metafile_models
+
+ROOT = Path(__file__).parents[2]
 COLLECT = ROOT / 'tools/analysis/collect_results.py'
 
 #: README table header -> (index of the config link in the row, metric)
@@ -48,12 +49,6 @@ def readme_paper_numbers():
                     config = (base / links[index]).resolve().relative_to(ROOT)
                     found.append((str(config), metric, float(cell)))
     return found
-
-
-def metafile_models():
-    index = yaml.safe_load((ROOT / 'model-index.yml').read_text())
-    for metafile in index['Import']:
-        yield from yaml.safe_load((ROOT / metafile).read_text())['Models']
 
 
 def test_readme_tables_equal_the_metafiles():

@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmgmconv.apis import build_model_from_config
 from mmgmconv.ops import DGMConv, SGMConv
 
-CIFAR = Path(__file__).parents[1] / 'configs/classification/cifar'
+CIFAR = Path(__file__).parents[2] / 'configs/classification/cifar'
 FIG6 = sorted(CIFAR.glob('*-sgmconv-sigma*_1xb128_cifar*.py'))
 
 
@@ -43,7 +43,7 @@ def test_plot_fig6_from_collected_seed_runs(tmp_path):
     import json
     import subprocess
     import sys
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     top1 = {'resnet20_1xb128_cifar10.py': (91.0, 92.0, 93.0),
             'resnet20-sgmconv-sigma1_1xb128_cifar10.py': (92.0, 92.0, 92.0),
             'resnet20-sgmconv_1xb128_cifar10.py': (91.5, 91.7, 91.9),

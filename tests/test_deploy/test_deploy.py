@@ -27,7 +27,7 @@ from tiny_shapes import DEMO_DET, write_tiny_shapes_config
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DEMO_CLS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 GMCONV_DCN_DET = ROOT / ('configs/gmconv/faster-rcnn_r50-gmconv-stem-l1-'
                          'dconv-c3-c5_fpn_1x_coco.py')

@@ -1,6 +1,6 @@
 """tools/reproduce.py (the steps from nothing to a table) and collect_results'
 Table V layout; the miniature chain run end to end is
-tests/test_repro_mini.py."""
+tests/test_tools/test_repro_mini.py."""
 import importlib.util
 import json
 import subprocess
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def load_tool(path, name):

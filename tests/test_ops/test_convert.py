@@ -381,7 +381,7 @@ def test_models_without_convs_or_modules_are_refused():
 
 @pytest.mark.slow
 def test_plain_pytorch_example_trains_and_folds(capsys):
-    path = Path(__file__).parents[1] / 'examples/train_digits_plain_pytorch.py'
+    path = Path(__file__).parents[2] / 'examples/train_digits_plain_pytorch.py'
     spec = importlib.util.spec_from_file_location('plain_example', path)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)

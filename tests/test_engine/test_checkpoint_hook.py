@@ -24,7 +24,7 @@ from mmgmconv.engine.resume import (check_resume_checkpoint,
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 CRASH_EXIT_CODE = 77
 

@@ -14,7 +14,7 @@ from mmgmconv.apis import build_model_from_config
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 
 # The README's recipe (the visualizer line), on 16 digits: 2 epochs of 2

@@ -16,7 +16,7 @@ from mmgmconv.models import GMResNetV1c
 #: builds and steps twelve R50-D8 segmentors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 CONFIGS = sorted((ROOT / 'configs/segmentation').glob('*.py'))
 
 HEADS = {'pspnet': 'PSPHead', 'deeplabv3plus': 'DepthwiseSeparableASPPHead'}

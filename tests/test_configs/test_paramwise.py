@@ -9,7 +9,7 @@ from torch import nn
 
 from mmgmconv.ops import DGMConv, SGMConv
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 LR, DECAY = 0.1, 0.5
 
 

@@ -8,7 +8,7 @@ from mmengine.config import Config
 
 from mmgmconv.datasets import SHAPES_SEG_CLASSES, make_shapes_coco
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DEMO = ROOT / 'configs/demo/deeplabv3plus_r18-gmconv-tiny_shapes.py'
 
 

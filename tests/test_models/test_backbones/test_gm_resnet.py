@@ -362,7 +362,7 @@ def test_table_v_configs_state_what_they_freeze(detector):
     from pathlib import Path
 
     from mmengine.config import Config
-    root = Path(__file__).parents[1] / 'configs/gmconv'
+    root = Path(__file__).parents[3] / 'configs/gmconv'
     base = root / f'{detector}_r50-gmconv-stem-l1-l4_fpn_1x_coco.py'
     assert re.search(r'^        frozen_stages=1,$', base.read_text(), re.M)
     for path in root.glob(f'{detector}_r50-gmconv-*.py'):

@@ -18,7 +18,7 @@ from mmgmconv.apis import build_model_from_config
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope='module')

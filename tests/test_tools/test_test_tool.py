@@ -14,34 +14,16 @@ import mmengine
 import pytest
 import torch
 
-from mmgmconv.apis import build_model_from_config
 from mmgmconv.checkpoint_safety import cached_checkpoint_path
 from mmgmconv.datasets import make_shapes_coco
+from tool_helpers import confident_square_detector, save_checkpoint
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
 DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
-
-
-def save_checkpoint(config, path, edit=None):
-    """Save ``config``'s freshly initialised model as a checkpoint."""
-    model = build_model_from_config(config)
-    model.init_weights()
-    state = model.state_dict()
-    if edit:
-        edit(state)
-    torch.save(dict(state_dict=state), path)
-    return path
-
-
-def confident_square_detector(state):
-    """Every box the R-CNN head keeps is a 'square' of score ~0.98, so the
-    visualiser (score threshold 0.3) has boxes to draw."""
-    state['roi_head.bbox_head.fc_cls.bias'][:] = torch.tensor(
-        [5., 0., 0., 0.])
 
 
 def run_test_tool(*args, env=None):

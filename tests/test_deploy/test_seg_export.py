@@ -15,7 +15,7 @@ from mmgmconv.deploy.seg_export import (SegmentorLogits,  # noqa: E402
                                         check_dynamic_size_exportable)
 from mmgmconv.deploy.onnx_runtime import OrtGraph  # noqa: E402
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DEMO = ROOT / 'configs/demo/deeplabv3plus_r18-gmconv-tiny_shapes.py'
 
 

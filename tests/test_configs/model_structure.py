@@ -20,7 +20,7 @@ from torch import nn
 
 from mmgmconv import DGMConv, SGMConv
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def structure(model: nn.Module) -> str:

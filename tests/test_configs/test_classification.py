@@ -23,7 +23,7 @@ from model_structure import check_config_states_conv_types, check_same_model
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 CLS = ROOT / 'configs/classification'
 CONFIGS = sorted(CLS.glob('*/*.py'))
 

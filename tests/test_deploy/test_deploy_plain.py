@@ -17,7 +17,7 @@ from mmgmconv import DGMConv, SGMConv, convert_to_gmconv
 from mmgmconv.deploy import SUPPORTED_OPSETS, OrtGraph, export_onnx
 from mmgmconv.deploy.onnx_verify import max_abs_diff
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def perturb_gmconv(model):

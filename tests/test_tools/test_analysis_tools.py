@@ -17,7 +17,7 @@ from mmgmconv.ops.dgm_conv import CONV_PATHS
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
 DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 

@@ -16,7 +16,7 @@ from mmgmconv.datasets import make_shapes_coco
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 #: two of the 14 rows: Faster R-CNN's baseline (plain backbone) and Cascade
 #: R-CNN's GMConv-DCN (GMConv backbone, masks folded into the DCN stages)
 ROWS = ('faster-rcnn_r50-tiny_fpn_shapes',

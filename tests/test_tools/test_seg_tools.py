@@ -18,7 +18,7 @@ from mmgmconv.datasets import (SHAPES_SEG_CLASSES, SHAPES_SEG_PALETTE,
 #: subprocess runs of the tools: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DEMO = 'configs/demo/deeplabv3plus_r18-gmconv-tiny_shapes.py'
 
 

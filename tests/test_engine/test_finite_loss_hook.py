@@ -12,7 +12,7 @@ from mmgmconv.engine import StopOnNonFiniteLossHook
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 
 # The digits demo cut to 2 iterations of 4 images, checkpoint every epoch.
