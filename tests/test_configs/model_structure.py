@@ -9,7 +9,7 @@ the layer's tests). ``DIGESTS`` holds its SHA-256 prefix for every config as
 recorded before the configs were rewritten to spell out their conv types;
 a config whose model changes fails its build test. After a deliberate model
 change, print the new table with
-``PYTHONPATH=. python tests/model_structure.py`` and paste it here.
+``PYTHONPATH=. python tests/test_configs/model_structure.py`` and paste it here.
 """
 import hashlib
 import inspect
@@ -212,7 +212,7 @@ def check_same_model(path, model: nn.Module) -> None:
     expected = DIGESTS.get(str(Path(path).relative_to(ROOT)))
     assert expected in (None, digest(model)), (
         f'{path} builds another model than the one pinned in '
-        f'tests/model_structure.py:\n{structure(model)[:2000]}')
+        f'tests/test_configs/model_structure.py:\n{structure(model)[:2000]}')
 
 
 def build_config_model(path):
