@@ -98,7 +98,9 @@ def test_other_toolbox_still_registers():
 import mmgmconv
 from mmpretrain.registry import MODELS
 m = MODELS.build(dict(type='GMResNet_CIFAR', depth=18,
-                      gmconv_stages=(True, True, False, False, False)))
+                      gmconv_stages=(True, True, False, False, False),
+                      gmconv_cfg=dict(stem=dict(type='DGMConv'),
+                                      body=dict(type='SGMConv'))))
 print(type(m).__name__)
 """
     assert run_python(code).strip() == 'GMResNet_CIFAR'
@@ -106,7 +108,8 @@ print(type(m).__name__)
 import mmgmconv
 from mmdet.registry import MODELS
 m = MODELS.build(dict(type='GMResNet', depth=18,
-                      gmconv_stages=(True, False, False, False, False)))
+                      gmconv_stages=(True, False, False, False, False),
+                      gmconv_cfg=dict(stem=dict(type='DGMConv'))))
 print(type(m).__name__)
 """
     assert run_python(code).strip() == 'GMResNet'
