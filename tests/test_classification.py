@@ -316,7 +316,7 @@ def test_bad_classification_inputs():
         MODELS.build(dict(type='GMResNet_CIFAR', depth=19))
     with pytest.raises(ValueError, match='depth 20 has 3 stages, got '
                        'num_stages=4'):
-        MODELS.build(dict(type='GMResNet_CIFAR', depth=20))
+        MODELS.build(dict(type='GMResNet_CIFAR', depth=20, num_stages=4))
     with pytest.raises(ValueError, match=r"GMResNet_CIFAR shortcut must be one "
                        r"of \('projection', 'zero_pad'\), got 'A'"):
         MODELS.build(dict(type='GMResNet_CIFAR', depth=20, num_stages=3,
