@@ -68,10 +68,22 @@ EXTRAS = {
 }
 EXTRAS['all'] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
+
+def get_version():
+    """``__version__`` of mmgmconv/version.py, read without importing the
+    package (whose imports need torch and mmcv), as mmdet's setup.py does."""
+    version_file = osp.join(osp.dirname(osp.abspath(__file__)), 'mmgmconv',
+                            'version.py')
+    namespace = {}
+    with open(version_file, encoding='utf-8') as f:
+        exec(compile(f.read(), version_file, 'exec'), namespace)
+    return namespace['__version__']
+
+
 add_mim_extension()
 setup(
     name='mmgmconv',
-    version='0.1.0',
+    version=get_version(),
     description='GMConv (Gaussian Mask Convolution) for OpenMMLab',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

@@ -11,8 +11,7 @@ from .checkpoint_safety import (allow_mmengine_checkpoint_types,
 from .engine import SigmaLoggerHook
 from .ops import (PRED_PATTERNS, SIGMA_MIN, DGMConv, SGMConv, SigmaPredictor,
                   convert_to_gmconv, fuse_gmconv, gaussian_mask)
-
-__version__ = '0.1.0'
+from .version import __version__
 
 # every checkpoint mmengine reads from now on: no code run, whole, finite
 install_checkpoint_policy()
@@ -26,6 +25,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    '__version__',
     'gaussian_mask', 'SIGMA_MIN', 'SGMConv', 'DGMConv', 'PRED_PATTERNS',
     'SigmaPredictor', 'fuse_gmconv', 'convert_to_gmconv', 'SigmaLoggerHook',
     'allow_mmengine_checkpoint_types'

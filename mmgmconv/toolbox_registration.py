@@ -3,7 +3,7 @@ them.
 
 Our backbones and datasets subclass the toolboxes' own classes, so importing
 them imports ``mmdet.models`` or ``mmpretrain.models`` (most of the cost of
-importing mmgmconv, measured in ``tools/analysis/benchmark_import.py``).
+importing mmgmconv; ``tools/analysis/benchmark_import.py`` times it).
 mmengine registries already import their toolbox's modules lazily: a
 registry's ``locations`` are imported the first time it is searched. We add
 our modules to those locations, so ``custom_imports=dict(imports=

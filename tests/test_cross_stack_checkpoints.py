@@ -18,6 +18,12 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
+#: The paper's GMConv (configs/_base_/models/gmresnet_gmconv.py, its
+#: default arguments): the GMConv ResNets have no default of their own.
+PAPER_GMCONV_CFG = dict(
+    stem=dict(type='DGMConv', pred_pattern='sigma1_ratio', sigma_init=5.0),
+    body=dict(type='SGMConv', sigma_init=5.0))
+
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
 
@@ -30,6 +36,7 @@ def build_model():
     import mmgmconv  # noqa: F401
     model = MODELS.build(dict(
         type='GMResNet', depth=18, base_channels=8, stem_channels=8,
+        gmconv_cfg=PAPER_GMCONV_CFG,
         gmconv_stages=(True, True, False, False, False)))
     model.eval()  # mmdet's ResNet.train() returns None
     return model

@@ -3,24 +3,16 @@
 # embedded shapes dataset, on CPU in a few minutes.
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
+    '../_base_/models/gmresnet_gmconv.py',
     '../_base_/datasets/shapes_detection.py',
     'mmdet::_base_/schedules/schedule_1x.py',
     'mmdet::_base_/default_runtime.py', '../_base_/gmconv_imports.py'
 ]
 model = dict(
     backbone=dict(
-        type='GMResNet',
+        _base_.gmresnet_gmconv,
         depth=18,
         base_channels=16,
-        gmconv_stages=(True, True, True, True, True),
-        gmconv_cfg=dict(
-            stem=dict(
-                type='DGMConv',
-                sigma_init=5.0,
-                pred_pattern='sigma1_ratio',
-                reduction=4 / 3,
-                sigma_range=10.0),
-            body=dict(type='SGMConv', sigma_init=5.0)),
         frozen_stages=-1,
         norm_eval=False,
         init_cfg=None),

@@ -4,20 +4,11 @@
 # learning; not a paper experiment.
 _base_ = [
     '../_base_/classification/model_cifar_resnet_he.py',
+    '../_base_/models/cifar-resnet-he_gmconv.py',
     'mmpretrain::_base_/default_runtime.py', '../_base_/gmconv_imports.py'
 ]
 model = dict(
-    backbone=dict(
-        depth=20,
-        gmconv_stages=(True, True, True, True),
-        gmconv_cfg=dict(
-            stem=dict(
-                type='DGMConv',
-                sigma_init=5.0,
-                pred_pattern='sigma1_ratio',
-                reduction=4 / 3,
-                sigma_range=10.0),
-            body=dict(type='SGMConv', sigma_init=5.0))),
+    backbone=dict(_base_.cifar_resnet_he_gmconv, depth=20),
     head=dict(num_classes=10))
 data_preprocessor = dict(
     num_classes=10, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=False)

@@ -13,6 +13,7 @@ model = dict(
         stem_channels=8,
         base_channels=8,
         zero_init_residual=False,
+        gmconv_stages=(False, ) * 5,  # StdConv, stated
         out_indices=(3, )),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

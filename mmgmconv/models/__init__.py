@@ -10,7 +10,7 @@ from ..toolbox_registration import register_on_first_use
 # utils first: its ResNet mixin imports gmconv_stages, which imports
 # utils.conv_cfg
 from .utils import GMConvResNetMixin, check_conv_cfg  # isort: skip
-from .gmconv_stages import DEFAULT_GMCONV_CFG, resolve_stage_conv_cfgs
+from .gmconv_stages import resolve_stage_conv_cfgs
 
 _BACKBONES = 'mmgmconv.models.backbones.'
 MMDET_MODULES = [_BACKBONES + 'gm_resnet']
@@ -41,6 +41,6 @@ def __getattr__(name):
 # the lazily imported backbones (_LAZY) are not in __all__: a star import
 # would import mmdet and mmpretrain
 __all__ = [
-    'DEFAULT_GMCONV_CFG', 'check_conv_cfg', 'GMConvResNetMixin',
+    'check_conv_cfg', 'GMConvResNetMixin',
     'resolve_stage_conv_cfgs'
 ]

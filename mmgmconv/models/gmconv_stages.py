@@ -1,29 +1,15 @@
 """Resolve ``gmconv_stages`` / ``gmconv_cfg`` into one conv config per part.
 
 A GMConv ResNet has five parts: the stem and ``layer1`` .. ``layer4``.
-``gmconv_stages`` says which parts use GMConv, ``gmconv_cfg`` which GMConv
-(by default the paper's: D-GMConv in the stem, S-GMConv in the body).
+``gmconv_stages`` says which parts use GMConv, ``gmconv_cfg`` which GMConv:
+its ``stem`` config for the stem, its ``body`` config for every GMConv stage.
+There is no default GMConv: the paper's (D-GMConv stem, S-GMConv body) is
+stated once in ``configs/_base_/models/gmresnet_gmconv.py``, so a config's
+dump shows every conv type and argument it builds.
 """
 from typing import List, Optional, Sequence, Tuple
 
 from .utils.conv_cfg import check_conv_cfg
-
-#: The paper's choice (section III, "Applying GMConv to CNNs").
-DEFAULT_GMCONV_CFG = dict(
-    stem=dict(type='DGMConv', pred_pattern='sigma1_ratio', sigma_init=5.0),
-    body=dict(type='SGMConv', sigma_init=5.0))
-
-
-def _override_part(default: dict, gmconv_cfg: dict, part: str):
-    """``gmconv_cfg[part]`` if it names a type (or is not a dict), the
-    default updated with it if it only changes arguments, else the default.
-    """
-    if part not in gmconv_cfg:
-        return default
-    override = gmconv_cfg[part]
-    if isinstance(override, dict) and 'type' not in override:
-        return {**default, **override}
-    return override
 
 
 def resolve_stage_conv_cfgs(
@@ -37,10 +23,10 @@ def resolve_stage_conv_cfgs(
 
     Args:
         gmconv_stages: ``num_stages + 1`` bools: stem, layer1, layer2, ...
-        gmconv_cfg: ``dict(stem=..., body=...)`` overriding
-            :data:`DEFAULT_GMCONV_CFG` part by part; ``None`` for the default.
-            A part with a ``type`` replaces the default; one without only
-            changes its arguments (e.g. ``body=dict(sigma_init=1.0)``).
+        gmconv_cfg: ``dict(stem=..., body=...)``: the conv config (with its
+            ``type``) of the stem and of the stages where ``gmconv_stages``
+            asks for GMConv; a part that no stage uses may be left out.
+            ``None``: no GMConv config (every stage must be off).
         conv_cfg: The conv used where GMConv is off (``None``: ``nn.Conv2d``).
         num_stages: Number of residual stages.
         stage_with_dcn: Stages that use DCN (``None``: none). A stage cannot
@@ -61,12 +47,17 @@ def resolve_stage_conv_cfgs(
     if not isinstance(gmconv_cfg, dict) or set(gmconv_cfg) - {'stem', 'body'}:
         raise ValueError(f'gmconv_cfg must be a dict with keys "stem" and/or '
                          f'"body", got {gmconv_cfg!r}')
-    cfgs = {
-        part: _override_part(default, gmconv_cfg, part)
-        for part, default in DEFAULT_GMCONV_CFG.items()
-    }
-    for part in ('stem', 'body'):
-        check_conv_cfg(cfgs[part], f'gmconv_cfg["{part}"]')
+    used = [part for part, on in (('stem', any(gmconv_stages[:1])),
+                                  ('body', any(gmconv_stages[1:]))) if on]
+    for part in used:
+        if part not in gmconv_cfg or gmconv_cfg[part] is None:
+            raise ValueError(
+                f'gmconv_stages={tuple(gmconv_stages)} puts GMConv in the '
+                f'{part} but gmconv_cfg has no "{part}" conv config (got '
+                f'gmconv_cfg={gmconv_cfg!r}); state it, e.g. by merging '
+                'configs/_base_/models/gmresnet_gmconv.py')
+    for part in gmconv_cfg:
+        check_conv_cfg(gmconv_cfg[part], f'gmconv_cfg["{part}"]')
     check_conv_cfg(conv_cfg, 'conv_cfg')
     if stage_with_dcn is None:
         stage_with_dcn = (False, ) * num_stages
@@ -87,6 +78,8 @@ def resolve_stage_conv_cfgs(
             f'{tuple(gmconv_stages)}) and DCN (stage_with_dcn={dcn}); a stage '
             'uses one or the other. Table V\'s GMConv-DCN puts GMConv in the '
             'stem and layer1 and DCN in layer2-4.')
-    stem = cfgs['stem'] if gmconv_stages[0] else conv_cfg
-    stages = [cfgs['body'] if on else conv_cfg for on in gmconv_stages[1:]]
+    stem = gmconv_cfg['stem'] if gmconv_stages[0] else conv_cfg
+    stages = [
+        gmconv_cfg['body'] if on else conv_cfg for on in gmconv_stages[1:]
+    ]
     return stem, stages

@@ -93,10 +93,9 @@ def conv_patches(x: Tensor, weight: Tensor, mask: Tensor,
     ``sum_{c,k} W[o,c,k] (M_b[k] P[c,k]) = sum_{c,k} (W[o,c,k] M_b[k])
     P[c,k]``: the masked convolution, up to rounding. Used while exporting
     to ONNX: it does not depend on the batch size and is made of ``Conv``
-    and ``Mul`` nodes, which onnxruntime runs 2.6 times as fast as the
-    ``Gather`` chains the exporter writes for ``F.unfold`` (the stem at
-    batch 16: 2.5x a plain ``Conv`` node against 6.5x; docs/benchmarks.md).
-    In PyTorch :func:`conv_unfold` is faster (oneDNN is slow on the one-hot
+    and ``Mul`` nodes, which onnxruntime runs faster than the ``Gather``
+    chains the exporter writes for ``F.unfold`` (figures in the benchmark
+    docs). In PyTorch :func:`conv_unfold` is faster (oneDNN is slow on the one-hot
     convolution) and a FLOP counter would count the one-hot convolution as
     work, so tracing keeps :func:`conv_unfold`.
     """
@@ -113,8 +112,8 @@ def conv_patches(x: Tensor, weight: Tensor, mask: Tensor,
 
 #: On the CPU, ``impl='auto'`` convolves image by image when a group has at
 #: most this many input channels (the stem: 3; RGBA: 4): oneDNN's grouped
-#: convolution is slow for such thin groups. Measured in docs/benchmarks.md
-#: (per-image faster at 3 channels per group, slower at 8 and more).
+#: convolution is slow for such thin groups, while for wider groups one
+#: grouped call over the batch wins (figures in the benchmark docs).
 PER_IMAGE_MAX_GROUP_CHANNELS = 4
 
 #: The equivalent computations of D-GMConv, selected by ``DGMConv.impl``.
@@ -280,8 +279,8 @@ class DGMConv(nn.Conv2d):
         ``impl`` if it is not ``'auto'``; else, on the CPU,
         ``'per_image'`` when a group has at most
         :data:`PER_IMAGE_MAX_GROUP_CHANNELS` input channels and
-        ``'grouped'`` otherwise (on other devices ``'grouped'``). The rule
-        and the figures behind it are in docs/benchmarks.md.
+        ``'grouped'`` otherwise (on other devices ``'grouped'``). The paths
+        give equal results; the rule only picks the cheaper one.
         """
         if torch.onnx.is_in_onnx_export():
             return 'patches'

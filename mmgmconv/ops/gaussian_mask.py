@@ -22,8 +22,8 @@ SIGMA_INIT_RANGE = (SIGMA_MIN, 1e4)
 
 SigmaLike = Union[float, Tensor]
 
-#: Whether torch.compile is tracing (``torch.compiler.is_compiling`` from
-#: torch 2.3; ``torch._dynamo.is_compiling`` before).
+#: Whether torch.compile is tracing (``torch.compiler.is_compiling`` where
+#: torch has it, ``torch._dynamo.is_compiling`` on older torch).
 _is_compiling = getattr(torch.compiler, 'is_compiling', None) or \
     torch._dynamo.is_compiling
 

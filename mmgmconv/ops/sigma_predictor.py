@@ -15,8 +15,8 @@ class ZeroInitLinear(nn.Linear):
     """
 
     def reset_parameters(self) -> None:
-        # nn.Linear's draw first, so a seeded build consumes the random
-        # numbers it always did and the layers after it start as before
+        # nn.Linear's draw first, so a seeded build draws the random numbers
+        # an nn.Linear would and the layers built after it start the same
         super().reset_parameters()
         nn.init.zeros_(self.weight)
         if self.bias is not None:
@@ -38,10 +38,10 @@ class SigmaPredictor(nn.Module):
     layer then starts as an S-GMConv with ``sigma = sigma_init`` and learns
     to depart from it, instead of starting from random per-image masks.
 
-    Checkpoints written before the first FC lost its bias (they hold
-    ``...fc1.bias``) raise a ``ValueError`` on loading: their predictor
-    computed ``ReLU(W0 z + b0)``, which no bias-free ``W0`` reproduces, so
-    dropping the bias silently would change every predicted sigma.
+    A checkpoint holding a first-FC bias (``...fc1.bias``) raises a
+    ``ValueError`` on loading: its predictor computed ``ReLU(W0 z + b0)``,
+    which no bias-free ``W0`` reproduces, so dropping the bias silently
+    would change every predicted sigma.
 
     Shapes: input ``(B, C, H, W)``, output ``(B, num_outputs)``.
     """

@@ -42,6 +42,12 @@ from pathlib import Path
 import torch
 from torch.utils import benchmark
 
+#: The paper's GMConv (configs/_base_/models/gmresnet_gmconv.py, its
+#: default arguments): the GMConv ResNets have no default of their own.
+PAPER_GMCONV_CFG = dict(
+    stem=dict(type='DGMConv', pred_pattern='sigma1_ratio', sigma_init=5.0),
+    body=dict(type='SGMConv', sigma_init=5.0))
+
 ROOT = Path(__file__).resolve().parents[2]
 DET_CONFIG = ROOT / 'configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py'
 ALL = (True, ) * 5
@@ -49,13 +55,16 @@ DCN = dict(type='DCN', deform_groups=1, fallback_on_stride=False)
 VARIANTS = {
     'StdConv': dict(),
     'S-GMConv': dict(gmconv_stages=ALL,
-                     gmconv_cfg=dict(stem=dict(type='SGMConv'))),
+                     gmconv_cfg=dict(PAPER_GMCONV_CFG,
+                                     stem=dict(type='SGMConv'))),
     'S-GMConv folded': dict(gmconv_stages=ALL,
-                            gmconv_cfg=dict(stem=dict(type='SGMConv'))),
-    'GMConv': dict(gmconv_stages=ALL),
-    'GMConv folded': dict(gmconv_stages=ALL),
+                            gmconv_cfg=dict(PAPER_GMCONV_CFG,
+                                            stem=dict(type='SGMConv'))),
+    'GMConv': dict(gmconv_cfg=PAPER_GMCONV_CFG, gmconv_stages=ALL),
+    'GMConv folded': dict(gmconv_cfg=PAPER_GMCONV_CFG, gmconv_stages=ALL),
     'DCN L2-L4': dict(dcn=DCN, stage_with_dcn=(False, True, True, True)),
-    'GMConv-DCN': dict(gmconv_stages=(True, True, False, False, False),
+    'GMConv-DCN': dict(gmconv_cfg=PAPER_GMCONV_CFG,
+                       gmconv_stages=(True, True, False, False, False),
                        dcn=DCN, stage_with_dcn=(False, True, True, True)),
 }
 #: The D-GMConv layer shapes timed: the stem of the paper's networks (the

@@ -3,4 +3,10 @@
 # Cutout's ResNet-18 (PyTorch's default init), which the paper follows for
 # this network (mmpretrain's ResNet default is True).
 _base_ = 'mmpretrain::_base_/models/resnet18_cifar.py'
-model = dict(backbone=dict(type='GMResNet_CIFAR', zero_init_residual=False))
+# StdConv here, stated (no GMConv part: (stem, layer1, ..., layer4)); the
+# GMConv configs merge ../models/cifar-resnet18_*.py.
+model = dict(
+    backbone=dict(
+        type='GMResNet_CIFAR',
+        zero_init_residual=False,
+        gmconv_stages=(False, ) * 5))

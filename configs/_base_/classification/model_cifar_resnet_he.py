@@ -3,8 +3,8 @@
 # shortcuts (He et al.'s option A, no parameters) and He et al.'s init: the
 # last BN of each block is not zero-initialised (mmpretrain's default is;
 # on the digits demo that left ResNet-20 at 62-71% top-1 after 10 epochs,
-# against 99% without it). StdConv here;
-# GMConv is switched on with model.backbone.gmconv_stages.
+# against 99% without it). StdConv here, stated (no GMConv part: stem,
+# layer1-3); the GMConv configs merge ../models/cifar-resnet-he_*.py.
 model = dict(
     type='ImageClassifier',
     backbone=dict(
@@ -17,7 +17,8 @@ model = dict(
         dilations=(1, 1, 1),
         out_indices=(2, ),
         shortcut='zero_pad',
-        zero_init_residual=False),
+        zero_init_residual=False,
+        gmconv_stages=(False, ) * 4),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

@@ -1,18 +1,9 @@
 # ResNet-18 on CIFAR10, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv body). Table I.
 _base_ = [
+    '../../_base_/models/cifar-resnet18_gmconv.py',
     '../../_base_/classification/model_cifar_resnet18.py', '../../_base_/classification/cifar10.py',
     '../../_base_/classification/schedule_cifar_cutout.py'
 ]
 model = dict(
-    backbone=dict(
-        gmconv_stages=(True, True, True, True, True),
-        gmconv_cfg=dict(
-            stem=dict(
-                type='DGMConv',
-                sigma_init=5.0,
-                pred_pattern='sigma1_ratio',
-                reduction=4 / 3,
-                sigma_range=10.0),
-            body=dict(type='SGMConv', sigma_init=5.0))),
-    head=dict(num_classes=10),
-)
+    backbone=dict(_base_.cifar_resnet18_gmconv),
+    head=dict(num_classes=10))

@@ -1,15 +1,8 @@
 # AlexNet on ImageNet, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv body). Table II.
 _base_ = [
+    '../../_base_/models/alexnet_gmconv.py',
     '../../_base_/classification/model_alexnet.py', '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_alexnet.py'
 ]
 model = dict(
-    backbone=dict(
-        stem_conv_cfg=dict(
-            type='DGMConv',
-            sigma_init=5.0,
-            pred_pattern='sigma1_ratio',
-            reduction=4 / 3,
-            sigma_range=10.0),
-        conv_cfg=dict(type='SGMConv', sigma_init=5.0)),
-)
+    backbone=dict(_base_.alexnet_gmconv))

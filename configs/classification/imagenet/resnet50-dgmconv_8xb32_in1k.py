@@ -7,6 +7,7 @@
 # D-GMConv too, although a 1x1 mask is always 1, so their sigma predictors
 # change nothing but cost parameters (85.1M in all against 25.6M).
 _base_ = [
+    '../../_base_/models/gmresnet_dgmconv.py',
     'mmpretrain::_base_/models/resnet50.py', '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_step30.py'
 ]
@@ -14,21 +15,4 @@ _base_ = [
 # He et al. [2] and torchvision's reference recipe (mmpretrain's ResNet
 # default is True); see configs/classification/README.md.
 model = dict(
-    backbone=dict(
-        type='GMResNet',
-        zero_init_residual=False,
-        gmconv_stages=(True, True, True, True, True),
-        gmconv_cfg=dict(
-            stem=dict(
-                type='DGMConv',
-                sigma_init=5.0,
-                pred_pattern='sigma1_ratio',
-                reduction=4 / 3,
-                sigma_range=10.0),
-            body=dict(
-                type='DGMConv',
-                sigma_init=5.0,
-                pred_pattern='sigma1_ratio',
-                reduction=4 / 3,
-                sigma_range=10.0))),
-)
+    backbone=dict(_base_.gmresnet_dgmconv, zero_init_residual=False))

@@ -1,5 +1,6 @@
 # ResNet-50 on ImageNet, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv body). Table II.
 _base_ = [
+    '../../_base_/models/gmresnet_gmconv.py',
     'mmpretrain::_base_/models/resnet50.py', '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_step30.py'
 ]
@@ -7,16 +8,4 @@ _base_ = [
 # He et al. [2] and torchvision's reference recipe (mmpretrain's ResNet
 # default is True); see configs/classification/README.md.
 model = dict(
-    backbone=dict(
-        type='GMResNet',
-        zero_init_residual=False,
-        gmconv_stages=(True, True, True, True, True),
-        gmconv_cfg=dict(
-            stem=dict(
-                type='DGMConv',
-                sigma_init=5.0,
-                pred_pattern='sigma1_ratio',
-                reduction=4 / 3,
-                sigma_range=10.0),
-            body=dict(type='SGMConv', sigma_init=5.0))),
-)
+    backbone=dict(_base_.gmresnet_gmconv, zero_init_residual=False))

@@ -1,5 +1,6 @@
 # ResNet-50 on ImageNet, StdConv. Table II.
 _base_ = [
+    '../../_base_/models/gmresnet_stdconv.py',
     'mmpretrain::_base_/models/resnet50.py', '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_step30.py'
 ]
@@ -7,7 +8,4 @@ _base_ = [
 # He et al. [2] and torchvision's reference recipe (mmpretrain's ResNet
 # default is True); see configs/classification/README.md.
 model = dict(
-    backbone=dict(
-        type='GMResNet',
-        zero_init_residual=False),
-)
+    backbone=dict(_base_.gmresnet_stdconv, zero_init_residual=False))

@@ -18,8 +18,10 @@ class GMResNetV1c(GMConvResNetMixin, ResNetV1c):
         gmconv_stages: 5 bools for (stem, layer1, layer2, layer3, layer4);
             the stem is all three convs of the deep stem. All ``False`` (the
             default) gives exactly mmseg's ``ResNetV1c``.
-        gmconv_cfg: ``dict(stem=..., body=...)`` conv configs overriding the
-            paper's default (D-GMConv stem, S-GMConv body, sigma_init 5).
+        gmconv_cfg: ``dict(stem=..., body=...)``: the conv config (with
+            its ``type``) of the stem and of the GMConv stages; required for
+            each part that ``gmconv_stages`` turns on (no default: the
+            paper's is ``configs/_base_/models/gmresnet_gmconv.py``).
         deploy: Build every S-GMConv as a plain ``nn.Conv2d``, the
             structure ``tools/fuse_gmconv.py`` writes; D-GMConv stays.
 

@@ -28,8 +28,10 @@ class GMConvResNetMixin(GMConvDeployMixin):
 
     Args:
         gmconv_stages: ``num_stages + 1`` bools for (stem, layer1, ...).
-        gmconv_cfg: ``dict(stem=..., body=...)`` overriding the paper's
-            default (D-GMConv stem, S-GMConv body, sigma_init 5).
+        gmconv_cfg: ``dict(stem=..., body=...)``: the conv config (with
+            its ``type``) of the stem and of the GMConv stages; required for
+            each part that ``gmconv_stages`` turns on (no default: the
+            paper's is ``configs/_base_/models/gmresnet_gmconv.py``).
         deploy: Build every S-GMConv as a plain ``nn.Conv2d`` (the structure
             :func:`~mmgmconv.fuse_gmconv` leaves); D-GMConv stays.
     """

@@ -14,6 +14,12 @@ from torch import nn
 
 from mmgmconv import DGMConv, GMResNet, SGMConv, fuse_gmconv
 
+#: The paper's GMConv (configs/_base_/models/gmresnet_gmconv.py, its
+#: default arguments): the GMConv ResNets have no default of their own.
+PAPER_GMCONV_CFG = dict(
+    stem=dict(type='DGMConv', pred_pattern='sigma1_ratio', sigma_init=5.0),
+    body=dict(type='SGMConv', sigma_init=5.0))
+
 ALL = (True, ) * 5
 DCN = dict(type='DCN', deform_groups=1, fallback_on_stride=False)
 
@@ -39,7 +45,8 @@ def test_all_off_is_mmdet_resnet(depth):
 @pytest.mark.parametrize('depth', [18, 50])
 def test_gmconv_everywhere_keeps_plain_keys(depth):
     plain = ResNet(depth, base_channels=8)
-    gm = GMResNet(depth, base_channels=8, gmconv_stages=ALL)
+    gm = GMResNet(depth, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+                  gmconv_stages=ALL)
     result = gm.load_state_dict(plain.state_dict(), strict=False)
     assert result.unexpected_keys == []
     assert set(result.missing_keys) == gm_keys(gm)
@@ -69,12 +76,14 @@ def test_stage_selection_and_overrides():
     assert isinstance(gm.layer3[0].downsample[0], SGMConv)
     assert type(gm.layer4[1].conv2) is nn.Conv2d
     s_stem = GMResNet(18, base_channels=8, gmconv_stages=ALL,
-                      gmconv_cfg=dict(stem=dict(type='SGMConv')))
+                      gmconv_cfg=dict(PAPER_GMCONV_CFG,
+                                      stem=dict(type='SGMConv')))
     assert isinstance(s_stem.conv1, SGMConv)
 
 
 def test_gmconv_with_dcn_table_v():
     gm = GMResNet(50, base_channels=8,
+                  gmconv_cfg=PAPER_GMCONV_CFG,
                   gmconv_stages=(True, True, False, False, False),
                   dcn=DCN, stage_with_dcn=(False, True, True, True))
     assert isinstance(gm.conv1, DGMConv)
@@ -86,7 +95,8 @@ def test_gmconv_with_dcn_table_v():
 
 
 def test_frozen_stages_freeze_gmconv_params():
-    gm = GMResNet(18, base_channels=8, gmconv_stages=ALL, frozen_stages=1)
+    gm = GMResNet(18, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+                  gmconv_stages=ALL, frozen_stages=1)
     gm.train()
     frozen = [p for n, p in gm.named_parameters()
               if n.startswith(('conv1.', 'layer1.'))]
@@ -113,14 +123,14 @@ def test_stock_resnet_and_fpn_take_conv_cfg():
 def test_bad_gmconv_stages(stages):
     with pytest.raises(ValueError, match=r'gmconv_stages must be 5 booleans '
                        r'for \(stem, layer1, layer2, layer3, layer4\), got'):
-        GMResNet(18, gmconv_stages=stages)
+        GMResNet(18, gmconv_cfg=PAPER_GMCONV_CFG, gmconv_stages=stages)
 
 
 def test_unknown_conv_type():
     with pytest.raises(ValueError, match=r'gmconv_cfg\["body"\]: unknown conv '
                        r"type 'SGMconv'"):
-        GMResNet(18, gmconv_stages=ALL, gmconv_cfg=dict(body=dict(
-            type='SGMconv')))
+        GMResNet(18, gmconv_stages=ALL, gmconv_cfg=dict(
+            PAPER_GMCONV_CFG, body=dict(type='SGMconv')))
     with pytest.raises(ValueError, match="conv_cfg: unknown conv type 'Foo'"):
         GMResNet(18, conv_cfg=dict(type='Foo'))
     with pytest.raises(ValueError, match='gmconv_cfg must be a dict with keys'):
@@ -129,17 +139,31 @@ def test_unknown_conv_type():
 
 def test_gmconv_and_dcn_in_one_stage_is_an_error():
     with pytest.raises(ValueError, match=r'layer2 asked for both GMConv'):
-        GMResNet(50, gmconv_stages=(True, True, True, False, False), dcn=DCN,
+        GMResNet(50, gmconv_cfg=PAPER_GMCONV_CFG,
+                 gmconv_stages=(True, True, True, False, False), dcn=DCN,
                  stage_with_dcn=(False, True, True, True))
 
 
-def test_partial_gmconv_cfg_updates_default_arguments():
-    gm = GMResNet(18, base_channels=8, gmconv_stages=ALL,
-                  gmconv_cfg=dict(stem=dict(sigma_init=2.0),
-                                  body=dict(sigma_init=1.0)))
-    assert isinstance(gm.conv1, DGMConv) and gm.conv1.sigma_init == 2.0
-    assert gm.conv1.pred_pattern == 'sigma1_ratio'
-    assert gm.layer2[0].conv2.sigma.item() == 1.0
+def test_gmconv_part_without_its_config_is_an_error():
+    # no default GMConv: a part that gmconv_stages turns on needs its config
+    # (with its type); one that no stage uses may be left out
+    with pytest.raises(ValueError, match=r'puts GMConv in the stem but '
+                       r'gmconv_cfg has no "stem" conv config'):
+        GMResNet(18, gmconv_stages=ALL,
+                 gmconv_cfg=dict(body=dict(type='SGMConv', sigma_init=5.0)))
+    with pytest.raises(ValueError, match=r'puts GMConv in the body but '
+                       r'gmconv_cfg has no "body" conv config'):
+        GMResNet(18, gmconv_stages=(False, True, False, False, False))
+    with pytest.raises(TypeError, match=r'gmconv_cfg\["stem"\] must be None '
+                       r'or a dict with a "type" key'):
+        GMResNet(18, gmconv_stages=ALL,
+                 gmconv_cfg=dict(stem=dict(sigma_init=2.0),
+                                 body=dict(type='SGMConv', sigma_init=1.0)))
+    gm = GMResNet(18, base_channels=8,
+                  gmconv_stages=(False, True, False, False, False),
+                  gmconv_cfg=dict(body=dict(type='SGMConv', sigma_init=1.0)))
+    assert type(gm.conv1) is nn.Conv2d
+    assert gm.layer1[0].conv2.sigma.item() == 1.0
 
 
 def test_wrong_stage_with_dcn_length_names_the_expected_length():
@@ -157,7 +181,8 @@ STEM_L1 = (True, True, False, False, False)
 def trained_all_gmconv(depth=50):
     """An all-GMConv backbone with sigmas and predictor away from init."""
     torch.manual_seed(0)
-    gm = GMResNet(depth, base_channels=8, gmconv_stages=ALL)
+    gm = GMResNet(depth, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+                  gmconv_stages=ALL)
     with torch.no_grad():
         for name, p in gm.named_parameters():
             if name.endswith('.sigma'):
@@ -199,7 +224,8 @@ def test_gmconv_checkpoint_folds_into_plain_and_dcn_stages(
     gm = trained_all_gmconv()
     save_mmpretrain_style(gm, tmp_path / 'gm.pth')
     dcn = dict(dcn=DCN, stage_with_dcn=(False, True, True, True))
-    det = GMResNet(50, base_channels=8, gmconv_stages=STEM_L1,
+    det = GMResNet(50, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+                   gmconv_stages=STEM_L1,
                    init_cfg=dict(type='Pretrained',
                                  checkpoint=str(tmp_path / 'gm.pth'),
                                  prefix='backbone.'),
@@ -229,7 +255,9 @@ def test_fold_on_load_through_load_checkpoint_strict(tmp_path):
     gm = trained_all_gmconv(18)
     save_mmpretrain_style(gm, tmp_path / 'gm.pth')
     detector = nn.Module()
-    detector.backbone = GMResNet(18, base_channels=8, gmconv_stages=STEM_L1)
+    detector.backbone = GMResNet(18, base_channels=8,
+                                 gmconv_cfg=PAPER_GMCONV_CFG,
+                                 gmconv_stages=STEM_L1)
     # strict: every sigma of the checkpoint is consumed by a plain conv
     load_checkpoint(detector, str(tmp_path / 'gm.pth'), strict=True)
     detector.eval()
@@ -242,6 +270,7 @@ def test_fold_on_load_through_load_checkpoint_strict(tmp_path):
 def test_d_gmconv_checkpoint_into_plain_stem_is_reported(mm_log):
     state = trained_all_gmconv(18).state_dict()
     plain_stem = GMResNet(18, base_channels=8,
+                          gmconv_cfg=PAPER_GMCONV_CFG,
                           gmconv_stages=(False, True, True, True, True))
     message = (r'conv1: the checkpoint holds a D-GMConv layer \(keys '
                r'conv1\.sigma_predictor\.\*\) but the model builds Conv2d '
@@ -260,7 +289,8 @@ def test_d_gmconv_checkpoint_into_plain_stem_is_reported(mm_log):
 
 def test_deploy_loads_fused_and_unfused_checkpoints_strictly():
     gm = trained_all_gmconv(18)
-    deploy = GMResNet(18, base_channels=8, gmconv_stages=ALL, deploy=True)
+    deploy = GMResNet(18, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+                      gmconv_stages=ALL, deploy=True)
     assert isinstance(deploy.conv1, DGMConv)
     assert not any(isinstance(m, SGMConv) for m in deploy.modules())
     assert type(deploy.layer1[0].conv1) is nn.Conv2d
@@ -289,21 +319,24 @@ def gm_lines(log):
     return [line for line in log if line.startswith('GM')]
 
 def test_build_logs_gmconv_parts_and_warns_about_frozen_ones(mm_log):
-    GMResNet(18, base_channels=8, gmconv_stages=STEM_L1, frozen_stages=1)
+    GMResNet(18, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+             gmconv_stages=STEM_L1, frozen_stages=1)
     assert ('GMResNet: GMConv in stem (D), layer1 (S); frozen: stem, layer1 '
             '(frozen_stages=1)') in mm_log
     assert ('GMResNet: frozen_stages=1 freezes the GMConv layers of stem, '
             'layer1: their sigma and sigma predictor will not train') in \
         '\n'.join(gm_lines(mm_log))
     mm_log.clear()
-    GMResNet(18, base_channels=8, gmconv_stages=(False, True, True, False,
+    GMResNet(18, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+             gmconv_stages=(False, True, True, False,
                                                   False), frozen_stages=1)
     lines = gm_lines(mm_log)
     assert lines[0] == ('GMResNet: GMConv in layer1 (S), layer2 (S); '
                         'frozen: layer1 (frozen_stages=1)')
     assert 'freezes the GMConv layers of layer1:' in lines[1]
     mm_log.clear()
-    GMResNet(18, base_channels=8, gmconv_stages=ALL, frozen_stages=-1)
+    GMResNet(18, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+             gmconv_stages=ALL, frozen_stages=-1)
     assert gm_lines(mm_log) == [
         'GMResNet: GMConv in stem (D), layer1 (S), layer2 (S), layer3 (S), '
         'layer4 (S); frozen: none']
@@ -324,7 +357,8 @@ def test_build_warns_without_any_gmconv(mm_log):
 
 
 def test_deploy_build_logs_folded_layers_without_warning(mm_log):
-    GMResNet(18, base_channels=8, gmconv_stages=(False, True, False, False,
+    GMResNet(18, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+             gmconv_stages=(False, True, False, False,
                                                   False), deploy=True,
              frozen_stages=1)
     assert gm_lines(mm_log) == [
@@ -335,6 +369,7 @@ def test_classification_backbones_log_their_gmconv(mm_log):
     from mmgmconv.models import GMAlexNet, GMMobileNetV2, GMResNet_CIFAR
     GMResNet_CIFAR(20, num_stages=3, stem_channels=16, base_channels=16,
                    strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(2, ),
+                   gmconv_cfg=PAPER_GMCONV_CFG,
                    gmconv_stages=(True, ) * 4, frozen_stages=0)
     lines = gm_lines(mm_log)
     assert lines[0] == ('GMResNet_CIFAR: GMConv in stem (D), layer1 (S), '
@@ -380,7 +415,8 @@ def test_fused_checkpoint_into_gmresnet_and_stock_resnet(tmp_path):
     init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'fused.pth'),
                     prefix='backbone.')
     # S-GMConv layers (ours or a stock ResNet's conv_cfg): a clear stop
-    for model in (GMResNet(18, base_channels=8, gmconv_stages=STEM_L1,
+    for model in (GMResNet(18, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+                           gmconv_stages=STEM_L1,
                            init_cfg=init_cfg),
                   ResNet(18, base_channels=8, init_cfg=init_cfg,
                          conv_cfg=dict(type='SGMConv'))):
@@ -389,7 +425,8 @@ def test_fused_checkpoint_into_gmresnet_and_stock_resnet(tmp_path):
             model.init_weights()
     # Stem L1 with deploy=True: the D-GMConv stem loads, layer1 is folded
     # already, the plain layer2-4 take the folded weights as they are
-    det = GMResNet(18, base_channels=8, gmconv_stages=STEM_L1, deploy=True,
+    det = GMResNet(18, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+                   gmconv_stages=STEM_L1, deploy=True,
                    init_cfg=init_cfg)
     det.init_weights()
     det.eval()
@@ -407,7 +444,8 @@ def test_fused_checkpoint_into_gmresnet_and_stock_resnet(tmp_path):
 def test_cifar_resnet_defaults_follow_the_depth(depth, stages, out):
     """GMResNet_CIFAR(depth=20) failed with the default num_stages=4."""
     from mmgmconv.models import GMResNet_CIFAR
-    model = GMResNet_CIFAR(depth=depth, gmconv_stages=(True, ) * (stages + 1))
+    model = GMResNet_CIFAR(depth=depth, gmconv_cfg=PAPER_GMCONV_CFG,
+                           gmconv_stages=(True, ) * (stages + 1))
     assert len(model.res_layers) == stages
     assert model(torch.randn(2, 3, 32, 32))[0].shape == out
     if stages == 3:

@@ -7,6 +7,12 @@ from mmseg.registry import MODELS
 from mmgmconv import DGMConv, SGMConv
 from mmgmconv.models import ClsGMResNet, GMResNetV1c
 
+#: The paper's GMConv (configs/_base_/models/gmresnet_gmconv.py, its
+#: default arguments): the GMConv ResNets have no default of their own.
+PAPER_GMCONV_CFG = dict(
+    stem=dict(type='DGMConv', pred_pattern='sigma1_ratio', sigma_init=5.0),
+    body=dict(type='SGMConv', sigma_init=5.0))
+
 ALL = (True, ) * 5
 #: mmseg's R50-D8 backbone arguments (configs/_base_/models/*_r50-d8.py)
 D8 = dict(dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1),
@@ -32,7 +38,7 @@ def randomise_sigmas(model):
 
 def test_registered_in_mmseg_models():
     model = MODELS.build(dict(type='GMResNetV1c', depth=18,
-                              gmconv_stages=ALL))
+                              gmconv_cfg=PAPER_GMCONV_CFG, gmconv_stages=ALL))
     assert type(model) is GMResNetV1c
 
 
@@ -51,7 +57,8 @@ def test_all_off_is_mmseg_resnetv1c(kwargs):
 
 
 def test_gmconv_keeps_deep_stem_strides_dilations_and_output_shapes():
-    model = GMResNetV1c(depth=50, gmconv_stages=ALL, **D8)
+    model = GMResNetV1c(depth=50, gmconv_cfg=PAPER_GMCONV_CFG,
+                        gmconv_stages=ALL, **D8)
     convs = [model.stem[i] for i in (0, 3, 6)]  # the three-conv deep stem
     assert all(type(c) is DGMConv for c in convs)
     assert [c.stride for c in convs] == [(2, 2), (1, 1), (1, 1)]
@@ -73,7 +80,8 @@ def test_gmconv_keeps_deep_stem_strides_dilations_and_output_shapes():
                                              (1, 512, 8, 8),
                                              (1, 1024, 8, 8),
                                              (1, 2048, 8, 8)]
-    plain = GMResNetV1c(depth=50, gmconv_stages=ALL)
+    plain = GMResNetV1c(depth=50, gmconv_cfg=PAPER_GMCONV_CFG,
+                        gmconv_stages=ALL)
     plain.eval()
     with torch.no_grad():
         outs = plain(torch.randn(1, 3, 64, 64))
@@ -84,21 +92,25 @@ def test_gmconv_keeps_deep_stem_strides_dilations_and_output_shapes():
     (True, True, False, False, False), (True, True, True, False, False),
     (False, False, True, True, True), ALL])
 def test_stage_selection(stages):
-    model = GMResNetV1c(depth=18, gmconv_stages=stages, **D8)
+    model = GMResNetV1c(depth=18, gmconv_cfg=PAPER_GMCONV_CFG,
+                        gmconv_stages=stages, **D8)
     assert parts_with_gmconv(model) == stages
 
 
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match=r'gmconv_stages must be 5 booleans'
                        r' for \(stem, layer1, layer2, layer3, layer4\)'):
-        GMResNetV1c(depth=18, gmconv_stages=(True, ) * 4)
+        GMResNetV1c(depth=18, gmconv_cfg=PAPER_GMCONV_CFG,
+                    gmconv_stages=(True, ) * 4)
     with pytest.raises(ValueError, match='unknown conv type'):
         GMResNetV1c(depth=18, gmconv_stages=ALL,
-                    gmconv_cfg=dict(body=dict(type='NoSuchConv')))
+                    gmconv_cfg=dict(PAPER_GMCONV_CFG,
+                                    body=dict(type='NoSuchConv')))
 
 
 def test_frozen_stem_freezes_gmconv_params():
-    model = GMResNetV1c(depth=18, gmconv_stages=ALL, frozen_stages=1)
+    model = GMResNetV1c(depth=18, gmconv_cfg=PAPER_GMCONV_CFG,
+                        gmconv_stages=ALL, frozen_stages=1)
     model.train()
     assert not any(p.requires_grad for p in model.stem.parameters())
     assert not model.layer1[0].conv1.sigma.requires_grad
@@ -107,14 +119,16 @@ def test_frozen_stem_freezes_gmconv_params():
 
 def test_deploy_loads_fused_checkpoint():
     torch.manual_seed(0)
-    model = GMResNetV1c(depth=18, gmconv_stages=ALL, **D8)
+    model = GMResNetV1c(depth=18, gmconv_cfg=PAPER_GMCONV_CFG,
+                        gmconv_stages=ALL, **D8)
     randomise_sigmas(model)
     model.eval()
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         expected = model(x)
         model.switch_to_deploy()
-    deployed = GMResNetV1c(depth=18, gmconv_stages=ALL, deploy=True, **D8)
+    deployed = GMResNetV1c(depth=18, gmconv_cfg=PAPER_GMCONV_CFG,
+                           gmconv_stages=ALL, deploy=True, **D8)
     assert type(deployed.layer4[1].conv2) is torch.nn.Conv2d
     assert type(deployed.stem[0]) is DGMConv  # D-GMConv stays
     deployed.load_state_dict(model.state_dict(), strict=True)
@@ -129,13 +143,15 @@ def test_imagenet_gmconv_checkpoint_folds_on_load(tmp_path):
     load as S-GMConv, layer3-4 get W * M(sigma), the deep stem keeps its
     initialisation (the checkpoint's conv1 does not fit it)."""
     torch.manual_seed(0)
-    imagenet = ClsGMResNet(depth=18, gmconv_stages=ALL)
+    imagenet = ClsGMResNet(depth=18, gmconv_cfg=PAPER_GMCONV_CFG,
+                           gmconv_stages=ALL)
     randomise_sigmas(imagenet)
     torch.save(dict(meta=dict(), state_dict={
         f'backbone.{k}': v for k, v in imagenet.state_dict().items()}),
         tmp_path / 'gm.pth')
     seg = GMResNetV1c(
-        depth=18, gmconv_stages=(True, True, True, False, False),
+        depth=18, gmconv_cfg=PAPER_GMCONV_CFG,
+        gmconv_stages=(True, True, True, False, False),
         init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'gm.pth'),
                       prefix='backbone.'), **D8)
     stem_before = seg.stem[0].weight.clone()
