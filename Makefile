@@ -90,11 +90,11 @@ repro-mini: $(STAMP)
 SEG_DEMO_CFG := configs/demo/deeplabv3plus_r18-gmconv-tiny_shapes.py
 SEG_DEMO_DIR := work_dirs/demo-seg
 
-demo-seg: $(SEG_DEMO_DIR)/iter_200.pth
+demo-seg: $(SEG_DEMO_DIR)/iter_600.pth
 	$(PY) tools/test.py $(SEG_DEMO_CFG) $< --work-dir $(SEG_DEMO_DIR) --overwrite
 	$(PY) tools/image_demo.py data/shapes_coco/val/0000[1-4].png \
 		$(SEG_DEMO_CFG) --weights $< --out-dir $(SEG_DEMO_DIR)/image_demo
 
-$(SEG_DEMO_DIR)/iter_200.pth: $(STAMP) $(SEG_DEMO_CFG)
+$(SEG_DEMO_DIR)/iter_600.pth: $(STAMP) $(SEG_DEMO_CFG)
 	$(PY) tools/dataset/make_shapes_coco.py
 	$(PY) tools/train.py $(SEG_DEMO_CFG) --work-dir $(SEG_DEMO_DIR) --overwrite

@@ -13,9 +13,9 @@ import argparse
 import time
 from typing import Dict, Tuple
 
+import timm
 import torch
 import torch.nn.functional as F
-import timm
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import Tensor, nn

@@ -4,13 +4,25 @@ Needs torch, mmengine and mmcv. The mmdet, mmpretrain and mmseg parts
 register when those toolboxes are installed, on their registries' first
 use.
 """
-from . import datasets  # noqa: F401  (registers SklearnDigits with mmpretrain)
-from . import models
-from .checkpoint_safety import (allow_mmengine_checkpoint_types,
-                                install_checkpoint_policy)
+from . import (
+    datasets,  # noqa: F401  (registers SklearnDigits with mmpretrain)
+    models,
+)
+from .checkpoint_safety import (
+    allow_mmengine_checkpoint_types,
+    install_checkpoint_policy,
+)
 from .engine import SigmaLoggerHook
-from .ops import (PRED_PATTERNS, SIGMA_MIN, DGMConv, SGMConv, SigmaPredictor,
-                  convert_to_gmconv, fuse_gmconv, gaussian_mask)
+from .ops import (
+    PRED_PATTERNS,
+    SIGMA_MIN,
+    DGMConv,
+    SGMConv,
+    SigmaPredictor,
+    convert_to_gmconv,
+    fuse_gmconv,
+    gaussian_mask,
+)
 from .version import __version__
 
 # every checkpoint mmengine reads from now on: no code run, whole, finite

@@ -52,8 +52,8 @@ import pickle
 import re
 import uuid
 import zipfile
-from collections import Counter, OrderedDict
 from codecs import encode
+from collections import Counter, OrderedDict
 from tempfile import TemporaryDirectory
 from typing import BinaryIO, Dict, List, Optional
 from urllib.error import URLError
@@ -63,6 +63,7 @@ import numpy as np
 import torch
 from mmengine.dist import get_dist_info
 from mmengine.logging import HistoryBuffer, print_log
+
 # mmengine's model tables and file backends, looked up where mmengine looks
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader

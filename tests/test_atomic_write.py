@@ -6,9 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from mmgmconv.atomic_write import (atomic_open, atomic_path,
-                                   dump_json_atomically, partial_path,
-                                   write_text_atomically)
+from mmgmconv.atomic_write import (
+    atomic_open,
+    atomic_path,
+    dump_json_atomically,
+    partial_path,
+    write_text_atomically,
+)
 
 ROOT = Path(__file__).parents[1]
 

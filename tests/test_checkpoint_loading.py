@@ -11,7 +11,6 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-from checkpoint_server import NO_PROXY, save_payload_checkpoint, start_server
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.model import BaseModule
@@ -21,12 +20,15 @@ from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 from torch import nn
 
 import mmgmconv
+from checkpoint_server import NO_PROXY, save_payload_checkpoint, start_server
 from mmgmconv.apis import init_model
-from mmgmconv.checkpoint_safety import (CheckpointError,
-                                        NonFiniteCheckpointError,
-                                        UnsafeCheckpointError,
-                                        cached_checkpoint_path,
-                                        unprotected_checkpoint_schemes)
+from mmgmconv.checkpoint_safety import (
+    CheckpointError,
+    NonFiniteCheckpointError,
+    UnsafeCheckpointError,
+    cached_checkpoint_path,
+    unprotected_checkpoint_schemes,
+)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ OTHER = os.environ.get('MMGMCONV_OTHER_STACK_PYTHON')
 
 def build_model():
     from mmdet.registry import MODELS
+
     import mmgmconv  # noqa: F401
     model = MODELS.build(dict(
         type='GMResNet', depth=18, base_channels=8, stem_channels=8,
@@ -83,7 +84,8 @@ def read(path):
     for got, saved in zip(outputs, ckpt['meta']['outputs']):
         torch.testing.assert_close(got, saved, rtol=1e-4, atol=1e-5)
     # what tools/test.py and --resume see: the same dict again
-    assert _load_checkpoint(str(path))['meta']['torch'] == ckpt['meta']['torch']
+    assert (_load_checkpoint(str(path))['meta']['torch'] ==
+            ckpt['meta']['torch'])
     print('read', path, 'written by torch', ckpt['meta']['torch'],
           'on torch', torch.__version__)
 

@@ -10,8 +10,11 @@ from mmengine.config import Config
 
 from mmgmconv import DGMConv, gaussian_mask
 from mmgmconv.apis import build_model_from_config
-from mmgmconv.visualization import (layer_masks, load_images,
-                                    normalised_mean_image)
+from mmgmconv.visualization import (
+    layer_masks,
+    load_images,
+    normalised_mean_image,
+)
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'

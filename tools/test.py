@@ -27,12 +27,20 @@ from mmengine.evaluator import DumpResults
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.apis import checkpoint_mismatch
-from mmgmconv.atomic_write import (dump_json_atomically, partial_path,
-                                   sync_and_replace)
-from mmgmconv.utils import (add_common_args, apply_common_args,
-                             build_test_runner, check_metrics,
-                             close_distributed, metrics_table,
-                             parse_tool_args)
+from mmgmconv.atomic_write import (
+    dump_json_atomically,
+    partial_path,
+    sync_and_replace,
+)
+from mmgmconv.utils import (
+    add_common_args,
+    apply_common_args,
+    build_test_runner,
+    check_metrics,
+    close_distributed,
+    metrics_table,
+    parse_tool_args,
+)
 
 #: What ``--tta`` uses when a config defines no ``tta_model``: mmdet's
 #: (boxes of the flipped and unflipped image merged by NMS) and

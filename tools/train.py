@@ -23,11 +23,18 @@ from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.engine import StopOnNonFiniteLossHook
-from mmgmconv.engine.resume import (check_resume_checkpoint,
-                                    find_resume_checkpoint, run_checkpoints)
-from mmgmconv.utils import (add_common_args, apply_common_args,
-                             check_dataset_paths, close_distributed,
-                             parse_tool_args)
+from mmgmconv.engine.resume import (
+    check_resume_checkpoint,
+    find_resume_checkpoint,
+    run_checkpoints,
+)
+from mmgmconv.utils import (
+    add_common_args,
+    apply_common_args,
+    check_dataset_paths,
+    close_distributed,
+    parse_tool_args,
+)
 
 
 def parse_args():

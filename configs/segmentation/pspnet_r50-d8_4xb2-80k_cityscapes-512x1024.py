@@ -1,4 +1,5 @@
-# Baseline (StdConv) PSPNet R50-D8, Cityscapes 512x1024, 80k iterations, batch 8 (4 GPUs x 2):
+# Baseline (StdConv) PSPNet R50-D8, Cityscapes 512x1024, 80k iterations, batch
+# 8 (4 GPUs x 2):
 # mmseg's own config (SGD lr 0.01, momentum 0.9, weight decay 5e-4, poly
 # schedule), with the backbone started from the ImageNet ResNet-50 of
 # configs/classification/imagenet/resnet50_8xb32_in1k.py instead of mmseg's

@@ -1,4 +1,5 @@
-# Baseline (StdConv) PSPNet R50-D8, ADE20K 512x512, 160k iterations, batch 16 (4 GPUs x 4):
+# Baseline (StdConv) PSPNet R50-D8, ADE20K 512x512, 160k iterations, batch 16
+# (4 GPUs x 4):
 # mmseg's own config (SGD lr 0.01, momentum 0.9, weight decay 5e-4, poly
 # schedule), with the backbone started from the ImageNet ResNet-50 of
 # configs/classification/imagenet/resnet50_8xb32_in1k.py instead of mmseg's

@@ -57,8 +57,11 @@ from torch import Tensor, nn
 from ..analysis import is_detector
 from ..engine.checkpoint_hook import sync_and_replace
 from ..ops import fuse_gmconv
-from .seg_export import (SegmentorLogits, check_dynamic_size_exportable,
-                         is_segmentor)
+from .seg_export import (
+    SegmentorLogits,
+    check_dynamic_size_exportable,
+    is_segmentor,
+)
 
 #: Operator domains of standard ONNX (the empty name is ``ai.onnx``).
 STANDARD_DOMAINS = ('', 'ai.onnx')

@@ -5,9 +5,15 @@ import torch
 from torch import nn
 
 from ..analysis import is_detector
-from .onnx_export import (example_input, example_roi_feats, graph_outputs,
-                          named_outputs, roi_box_heads, roi_graph_path,
-                          tensor_forward)
+from .onnx_export import (
+    example_input,
+    example_roi_feats,
+    graph_outputs,
+    named_outputs,
+    roi_box_heads,
+    roi_graph_path,
+    tensor_forward,
+)
 from .onnx_runtime import OrtGraph
 
 

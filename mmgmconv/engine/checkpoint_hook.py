@@ -6,8 +6,11 @@ from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from ..atomic_write import (PARTIAL_SUFFIX, sync_and_replace,
-                            write_text_atomically)
+from ..atomic_write import (
+    PARTIAL_SUFFIX,
+    sync_and_replace,
+    write_text_atomically,
+)
 
 
 @HOOKS.register_module()

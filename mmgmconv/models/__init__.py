@@ -7,6 +7,7 @@ and the others import their module on first access.
 from importlib import import_module
 
 from ..toolbox_registration import register_on_first_use
+
 # utils first: its ResNet mixin imports gmconv_stages, which imports
 # utils.conv_cfg
 from .utils import GMConvResNetMixin, check_conv_cfg  # isort: skip

@@ -95,9 +95,9 @@ def conv_patches(x: Tensor, weight: Tensor, mask: Tensor,
     to ONNX: it does not depend on the batch size and is made of ``Conv``
     and ``Mul`` nodes, which onnxruntime runs faster than the ``Gather``
     chains the exporter writes for ``F.unfold`` (figures in the benchmark
-    docs). In PyTorch :func:`conv_unfold` is faster (oneDNN is slow on the one-hot
-    convolution) and a FLOP counter would count the one-hot convolution as
-    work, so tracing keeps :func:`conv_unfold`.
+    docs). In PyTorch :func:`conv_unfold` is faster (oneDNN is slow on the
+    one-hot convolution) and a FLOP counter would count the one-hot
+    convolution as work, so tracing keeps :func:`conv_unfold`.
     """
     taps = conv.kernel_size[0] * conv.kernel_size[1]
     one_hot = torch.eye(taps, dtype=x.dtype, device=x.device).view(

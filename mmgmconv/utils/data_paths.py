@@ -6,7 +6,8 @@ from mmengine.config import Config
 
 #: How to get the data a missing path belongs to, by a word in the path.
 DATA_HINTS = {
-    'shapes_coco': 'generate it with `python tools/dataset/make_shapes_coco.py`'
+    'shapes_coco': 'generate it with '
+    '`python tools/dataset/make_shapes_coco.py`'
     ' (or `make demo`)',
     'coco': 'download COCO 2017 (train2017/, val2017/, annotations/) from '
     'cocodataset.org into data/coco, as in mmdet\'s dataset_prepare guide',

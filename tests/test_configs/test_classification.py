@@ -16,8 +16,8 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from mmgmconv import DGMConv, SGMConv, fuse_gmconv
-from mmgmconv.utils import check_dataset_paths
 from mmgmconv.models.layers import ZeroPadShortcut
+from mmgmconv.utils import check_dataset_paths
 from model_structure import check_config_states_conv_types
 
 #: The paper's GMConv (configs/_base_/models/gmresnet_gmconv.py, its
@@ -173,9 +173,12 @@ def test_config_builds_and_steps(path):
 
 
 @pytest.mark.parametrize('std,sgm', [
-    ('cifar/resnet20_1xb128_cifar10.py', 'cifar/resnet20-sgmconv_1xb128_cifar10.py'),
-    ('cifar/resnet18_1xb128_cifar100.py', 'cifar/resnet18-sgmconv_1xb128_cifar100.py'),
-    ('imagenet/alexnet_8xb32_in1k.py', 'imagenet/alexnet-sgmconv_8xb32_in1k.py'),
+    ('cifar/resnet20_1xb128_cifar10.py',
+     'cifar/resnet20-sgmconv_1xb128_cifar10.py'),
+    ('cifar/resnet18_1xb128_cifar100.py',
+     'cifar/resnet18-sgmconv_1xb128_cifar100.py'),
+    ('imagenet/alexnet_8xb32_in1k.py',
+     'imagenet/alexnet-sgmconv_8xb32_in1k.py'),
     ('imagenet/mobilenet-v2_8xb32_in1k.py',
      'imagenet/mobilenet-v2-sgmconv_8xb32_in1k.py'),
 ])
@@ -253,7 +256,8 @@ def test_digits_training_learns(tmp_path):
 
 HANDOFF_CFG = """
 _base_ = '{cfg}'
-dataset = dict(_delete_=True, type='CustomDataset', data_root='{data}', ann_file='',
+dataset = dict(_delete_=True, type='CustomDataset', data_root='{data}',
+               ann_file='',
                pipeline=[dict(type='LoadImageFromFile'),
                          dict(type='Resize', scale=(64, 64)),
                          dict(type='PackInputs')])
@@ -289,7 +293,8 @@ def test_imagenet_gmconv_resnet50_loads_into_detection_backbone(tmp_path):
     ckpt = torch.load(ckpt_path)['state_dict']
 
     det_cfg = Config.fromfile(
-        ROOT / 'configs/gmconv/faster-rcnn_r50-gmconv-stem-l1-l4_fpn_1x_coco.py')
+        ROOT /
+        'configs/gmconv/faster-rcnn_r50-gmconv-stem-l1-l4_fpn_1x_coco.py')
     det_cfg.model.backbone.init_cfg.checkpoint = str(ckpt_path)
     from mmdet.registry import MODELS as DET_MODELS
     init_default_scope('mmdet')
@@ -317,7 +322,8 @@ def test_bad_classification_inputs():
     with pytest.raises(ValueError, match='depth 20 has 3 stages, got '
                        'num_stages=4'):
         MODELS.build(dict(type='GMResNet_CIFAR', depth=20, num_stages=4))
-    with pytest.raises(ValueError, match=r"GMResNet_CIFAR shortcut must be one "
+    with pytest.raises(ValueError,
+                       match=r"GMResNet_CIFAR shortcut must be one "
                        r"of \('projection', 'zero_pad'\), got 'A'"):
         MODELS.build(dict(type='GMResNet_CIFAR', depth=20, num_stages=3,
                           shortcut='A'))

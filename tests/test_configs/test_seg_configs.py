@@ -6,9 +6,9 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmengine.structures import PixelData
 
 from mmgmconv import DGMConv, SGMConv
 from mmgmconv.models import GMResNetV1c

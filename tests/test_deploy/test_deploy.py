@@ -19,8 +19,13 @@ from onnx import helper
 import mmgmconv  # noqa: F401
 from mmgmconv import DGMConv, SGMConv
 from mmgmconv.apis import build_model_from_config
-from mmgmconv.deploy import (OrtGraph, build_ort_model, check_exportable,
-                             check_standard_domains, export_onnx)
+from mmgmconv.deploy import (
+    OrtGraph,
+    build_ort_model,
+    check_exportable,
+    check_standard_domains,
+    export_onnx,
+)
 from mmgmconv.deploy.onnx_verify import max_abs_diff
 from tiny_shapes import DEMO_DET, write_tiny_shapes_config
 
@@ -31,7 +36,8 @@ ROOT = Path(__file__).parents[2]
 DEMO_CLS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 GMCONV_DCN_DET = ROOT / ('configs/gmconv/faster-rcnn_r50-gmconv-stem-l1-'
                          'dconv-c3-c5_fpn_1x_coco.py')
-R50_CLS = ROOT / 'configs/classification/imagenet/resnet50-gmconv_8xb32_in1k.py'
+R50_CLS = ROOT / ('configs/classification/imagenet/'
+                  'resnet50-gmconv_8xb32_in1k.py')
 
 def build_perturbed(config, seed=0, **cfg_options):
     """The config's model with non-trivial sigmas and sigma predictors (the
@@ -95,7 +101,8 @@ def test_resnet50_gmconv_classifier_matches(tmp_path):
 
 
 def test_dcn_layer_is_refused_before_export(tmp_path):
-    model = build_perturbed(GMCONV_DCN_DET, **{'model.backbone.init_cfg': None})
+    model = build_perturbed(GMCONV_DCN_DET,
+                            **{'model.backbone.init_cfg': None})
     with pytest.raises(ValueError, match=r"'backbone\.layer2\.0\.conv2' is "
                        r'mmcv\.ops\.deform_conv\.DeformConv2dPack, which '
                        'standard ONNX cannot express'):

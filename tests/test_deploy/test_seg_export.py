@@ -10,10 +10,12 @@ from mmseg.registry import MODELS
 
 pytest.importorskip('onnxruntime')
 from mmgmconv.deploy import export_onnx  # noqa: E402
-from mmgmconv.deploy.onnx_verify import max_abs_diff  # noqa: E402
-from mmgmconv.deploy.seg_export import (SegmentorLogits,  # noqa: E402
-                                        check_dynamic_size_exportable)
 from mmgmconv.deploy.onnx_runtime import OrtGraph  # noqa: E402
+from mmgmconv.deploy.onnx_verify import max_abs_diff  # noqa: E402
+from mmgmconv.deploy.seg_export import (  # noqa: E402
+    SegmentorLogits,
+    check_dynamic_size_exportable,
+)
 
 ROOT = Path(__file__).parents[2]
 DEMO = ROOT / 'configs/demo/deeplabv3plus_r18-gmconv-tiny_shapes.py'

@@ -12,14 +12,20 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.fileio import (BaseStorageBackend, FileClient, get_file_backend,
-                             register_backend)
+from mmengine.fileio import (
+    BaseStorageBackend,
+    FileClient,
+    get_file_backend,
+    register_backend,
+)
 from mmengine.logging import MessageHub, MMLogger
 
 from mmgmconv.atomic_write import write_text_atomically
 from mmgmconv.engine.checkpoint_hook import AtomicCheckpointHook
-from mmgmconv.engine.resume import (check_resume_checkpoint,
-                                    find_resume_checkpoint)
+from mmgmconv.engine.resume import (
+    check_resume_checkpoint,
+    find_resume_checkpoint,
+)
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow

@@ -10,8 +10,13 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from mmgmconv import (DGMConv, SGMConv, convert_to_gmconv, fuse_gmconv,
-                      gaussian_mask)
+from mmgmconv import (
+    DGMConv,
+    SGMConv,
+    convert_to_gmconv,
+    fuse_gmconv,
+    gaussian_mask,
+)
 
 # (builder, D-GMConv stem): each built without downloading weights.
 MODELS = {

@@ -6,8 +6,9 @@ import torch
 from mmengine.model import BaseModule
 from mmengine.runner import load_checkpoint, save_checkpoint
 from mmengine.runner.checkpoint import get_state_dict
-from mmengine.runner.checkpoint import \
-    load_state_dict as mmengine_load_state_dict
+from mmengine.runner.checkpoint import (
+    load_state_dict as mmengine_load_state_dict,
+)
 from torch import nn
 
 from mmgmconv import DGMConv, SGMConv, convert_to_gmconv, fuse_gmconv

@@ -11,7 +11,8 @@ def reference_mask(kh, kw, s1, s2):
     """Eq. 5-6 written out: 2D Gaussian over the grid, divided by its max."""
     vals = [[
         math.exp(-0.5 * ((x - (kw - 1) / 2)**2 / s1**2 +
-                         (y - (kh - 1) / 2)**2 / s2**2)) / (2 * math.pi * s1 * s2)
+                         (y - (kh - 1) / 2)**2 / s2**2)) / (
+                             2 * math.pi * s1 * s2)
         for x in range(kw)
     ] for y in range(kh)]
     peak = max(max(row) for row in vals)

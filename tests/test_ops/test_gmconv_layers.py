@@ -166,7 +166,8 @@ def cpu_autocast_supports(dtype):
         warnings.simplefilter('ignore')
         try:
             with torch.autocast('cpu', dtype=dtype):
-                return torch.mm(torch.ones(1, 1), torch.ones(1, 1)).dtype == dtype
+                out = torch.mm(torch.ones(1, 1), torch.ones(1, 1))
+                return out.dtype == dtype
         except RuntimeError:
             return False
 

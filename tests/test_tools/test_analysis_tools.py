@@ -75,8 +75,10 @@ def test_vis_erf_panels_per_checkpoint(tmp_path):
 
 
 def test_get_flops_folded_matches_plain(tmp_path):
-    cfg = ROOT / 'configs/classification/cifar/resnet20-sgmconv_1xb128_cifar10.py'
-    plain_cfg = ROOT / 'configs/classification/cifar/resnet20_1xb128_cifar10.py'
+    cfg = ROOT / ('configs/classification/cifar/'
+                  'resnet20-sgmconv_1xb128_cifar10.py')
+    plain_cfg = ROOT / ('configs/classification/cifar/'
+                        'resnet20_1xb128_cifar10.py')
     out = tmp_path / 'f.json'
     run('tools/analysis/get_flops.py', cfg, '--shape', 32, 32, '--out', out)
     res = json.loads(out.read_text())

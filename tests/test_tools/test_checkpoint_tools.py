@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from checkpoint_server import NO_PROXY, save_payload_checkpoint, start_server
-from tiny_shapes import write_tiny_shapes_config
 
+from checkpoint_server import NO_PROXY, save_payload_checkpoint, start_server
 from mmgmconv import SGMConv
 from mmgmconv.apis import build_model_from_config
+from tiny_shapes import write_tiny_shapes_config
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow

@@ -128,5 +128,5 @@ def test_coco_minus_one_is_no_score(tmp_path):
     run.write_text(json.dumps(dict(
         config='configs/mini/faster-rcnn_r50-tiny_fpn_shapes.py',
         metrics={'coco/bbox_mAP': 0.25, 'coco/bbox_mAP_l': -1.0})))
-    assert collect.load_run(run) == ('configs/mini/faster-rcnn_r50-tiny_fpn_shapes.py',
-                                     {'box AP': 25.0})
+    assert collect.load_run(run) == (
+        'configs/mini/faster-rcnn_r50-tiny_fpn_shapes.py', {'box AP': 25.0})

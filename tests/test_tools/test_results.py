@@ -143,7 +143,8 @@ def test_collect_results_skips_and_names_broken_metrics(tmp_path):
         (tmp_path / 'c100' / seed).mkdir()
         (tmp_path / 'c100' / seed / 'metrics.json').write_text(text)
     proc = subprocess.run([sys.executable, str(COLLECT),
-                           str(tmp_path / 'c100')], cwd=ROOT, capture_output=True, text=True)
+                           str(tmp_path / 'c100')], cwd=ROOT,
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # only seed_0 is counted: one run, no spread
     assert '| resnet20_1xb128_cifar100.py | 1 | 66.00 | 67.03 | -1.03 |' \

@@ -12,8 +12,11 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from mmgmconv.datasets import (SHAPES_SEG_CLASSES, SHAPES_SEG_PALETTE,
-                               make_shapes_coco)
+from mmgmconv.datasets import (
+    SHAPES_SEG_CLASSES,
+    SHAPES_SEG_PALETTE,
+    make_shapes_coco,
+)
 
 #: subprocess runs of the tools: not in `make test-quick`
 pytestmark = pytest.mark.slow
@@ -48,7 +51,8 @@ def demo_checkpoint(tmp_path_factory):
 def test_test_tool_prints_and_saves_miou(demo_checkpoint):
     tmp, data, ckpt = demo_checkpoint
     out = run_tool('tools/test.py', DEMO, ckpt, '--work-dir', tmp / 'work',
-                   '--cfg-options', f'test_dataloader.dataset.data_root={data}',
+                   '--cfg-options',
+                   f'test_dataloader.dataset.data_root={data}',
                    'test_dataloader.num_workers=0',
                    'test_dataloader.persistent_workers=False')
     assert '| aAcc | mIoU | mAcc |' in out
@@ -63,7 +67,8 @@ def test_image_demo_draws_masks_with_mmseg(demo_checkpoint):
     out = run_tool('tools/image_demo.py', *images, DEMO, '--weights', ckpt,
                    '--out-dir', tmp / 'demo', '--device', 'cpu')
     for image in images:
-        line, = (l for l in out.splitlines() if l.startswith(str(image)))
+        line, = (ln for ln in out.splitlines()
+                 if ln.startswith(str(image)))
         shares = [float(s.split()[-1].rstrip('%'))
                   for s in line.split(': ', 1)[1].split(', ')]
         assert abs(sum(shares) - 100) < 0.5

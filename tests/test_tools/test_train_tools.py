@@ -1,4 +1,5 @@
-"""tools/train.py, tools/test.py, resume and 2-process DDP on a tiny dataset."""
+"""tools/train.py, tools/test.py, resume and 2-process DDP on a tiny
+dataset."""
 import json
 import os
 import socket
@@ -133,7 +134,8 @@ def test_two_process_ddp_keeps_gmconv_params_identical(tiny_cfg, tmp_path):
                OMP_NUM_THREADS='1')
     proc = subprocess.run(
         ['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
-         str(tmp_path / 'work'), '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1'],
+         str(tmp_path / 'work'), '--cfg-options', 'train_cfg.max_epochs=1',
+         'train_cfg.val_interval=1'],
         cwd=ROOT, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr[-8000:]
     rank0 = torch.load(tmp_path / 'work/rank0.pth')
@@ -162,10 +164,12 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
     cfg = Config.fromfile(DEMO_DET)
     cfg.train_dataloader.dataset.data_root = str(tmp_path / 'shapes_coco')
     with pytest.raises(FileNotFoundError,
-                       match=r"train_dataloader.dataset.data_root: '.*shapes_coco"
+                       match=r"train_dataloader.dataset.data_root: "
+                       r"'.*shapes_coco"
                        r".*' does not exist .*make_shapes_coco"):
         check_dataset_paths(cfg)
-    cfg = Config.fromfile(ROOT / 'configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py')
+    cfg = Config.fromfile(ROOT /
+                          'configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py')
     with pytest.raises(FileNotFoundError, match=r"'data/coco/' does not exist"
                        r".*download COCO 2017"):
         check_dataset_paths(cfg)

@@ -142,10 +142,11 @@ def peak_memory_mb(device):
 
 def build(kind, variant):
     """The ResNet-50 backbone or Faster R-CNN of ``variant``."""
-    import mmgmconv  # noqa: F401
     from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+
+    import mmgmconv  # noqa: F401
     init_default_scope('mmdet')
     cfg = dict(type='GMResNet', depth=50, norm_eval=False,
                **VARIANTS[variant])

@@ -12,10 +12,9 @@ import argparse
 
 import mmgmconv  # noqa: F401
 from mmgmconv import fuse_gmconv
+from mmgmconv.analysis import complexity, is_detector
 from mmgmconv.apis import build_model_from_config
 from mmgmconv.atomic_write import dump_json_atomically
-from mmgmconv.analysis import (complexity,
-                               is_detector)
 
 
 def main():
@@ -34,7 +33,8 @@ def main():
     after = complexity(fuse_gmconv(model), shape)
     plain = after['params'] - after['gmconv_params']
     print(f'{args.config}, input {shape}\n\n'
-          '| | params (M) | GMConv-only params | FLOPs (G) |\n|---|---|---|---|')
+          '| | params (M) | GMConv-only params | FLOPs (G) |\n'
+          '|---|---|---|---|')
     for name, r in (('as trained', before), ('folded', after)):
         print(f"| {name} | {r['params'] / 1e6:.4f} | {r['gmconv_params']} | "
               f"{r['flops'] / 1e9:.4f} |")

@@ -18,8 +18,8 @@ that size (``mmgmconv.visualization.object_centre_erfs``), e.g.
 ``--images data/shapes_coco/val --ann-file
 data/shapes_coco/annotations/instances_val.json``.
 """
-import json
 import argparse
+import json
 import os.path as osp
 from pathlib import Path
 
@@ -32,9 +32,12 @@ from tqdm import tqdm  # noqa: E402
 import mmgmconv  # noqa: F401,E402
 from mmgmconv.apis import init_model  # noqa: E402
 from mmgmconv.atomic_write import atomic_path  # noqa: E402
-from mmgmconv.visualization import (COCO_SIZES,  # noqa: E402
-                                    effective_receptive_field, load_images,
-                                    object_centre_erfs)
+from mmgmconv.visualization import (  # noqa: E402
+    COCO_SIZES,
+    effective_receptive_field,
+    load_images,
+    object_centre_erfs,
+)
 
 
 def main():

@@ -20,9 +20,13 @@ from mmengine.config import Config
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.deploy import build_ort_model
 from mmgmconv.engine.checkpoint_hook import write_text_atomically
-from mmgmconv.utils import (add_common_args, apply_common_args,
-                             build_test_runner, metrics_table,
-                             parse_tool_args)
+from mmgmconv.utils import (
+    add_common_args,
+    apply_common_args,
+    build_test_runner,
+    metrics_table,
+    parse_tool_args,
+)
 
 
 def parse_args():

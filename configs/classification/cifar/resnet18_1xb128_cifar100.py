@@ -1,6 +1,7 @@
 # ResNet-18 on CIFAR100, StdConv. Table I.
 _base_ = [
-    '../../_base_/classification/model_cifar_resnet18.py', '../../_base_/classification/cifar100.py',
+    '../../_base_/classification/model_cifar_resnet18.py',
+    '../../_base_/classification/cifar100.py',
     '../../_base_/classification/schedule_cifar_cutout.py'
 ]
 model = dict(

@@ -1,7 +1,9 @@
-# ResNet-20 on CIFAR100, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv body). Table I.
+# ResNet-20 on CIFAR100, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv
+# body). Table I.
 _base_ = [
     '../../_base_/models/cifar-resnet-he_gmconv.py',
-    '../../_base_/classification/model_cifar_resnet_he.py', '../../_base_/classification/cifar100.py',
+    '../../_base_/classification/model_cifar_resnet_he.py',
+    '../../_base_/classification/cifar100.py',
     '../../_base_/classification/schedule_cifar_he.py'
 ]
 model = dict(

@@ -1,7 +1,8 @@
 # ResNet-20 on CIFAR100, S-GMConv (S-GMConv everywhere). Table I.
 _base_ = [
     '../../_base_/models/cifar-resnet-he_sgmconv.py',
-    '../../_base_/classification/model_cifar_resnet_he.py', '../../_base_/classification/cifar100.py',
+    '../../_base_/classification/model_cifar_resnet_he.py',
+    '../../_base_/classification/cifar100.py',
     '../../_base_/classification/schedule_cifar_he.py'
 ]
 model = dict(

@@ -1,7 +1,9 @@
-# ResNet-56 on CIFAR10, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv body). Table I.
+# ResNet-56 on CIFAR10, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv
+# body). Table I.
 _base_ = [
     '../../_base_/models/cifar-resnet-he_gmconv.py',
-    '../../_base_/classification/model_cifar_resnet_he.py', '../../_base_/classification/cifar10.py',
+    '../../_base_/classification/model_cifar_resnet_he.py',
+    '../../_base_/classification/cifar10.py',
     '../../_base_/classification/schedule_cifar_he.py'
 ]
 model = dict(

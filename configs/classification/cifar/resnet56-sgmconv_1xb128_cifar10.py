@@ -1,7 +1,8 @@
 # ResNet-56 on CIFAR10, S-GMConv (S-GMConv everywhere). Table I.
 _base_ = [
     '../../_base_/models/cifar-resnet-he_sgmconv.py',
-    '../../_base_/classification/model_cifar_resnet_he.py', '../../_base_/classification/cifar10.py',
+    '../../_base_/classification/model_cifar_resnet_he.py',
+    '../../_base_/classification/cifar10.py',
     '../../_base_/classification/schedule_cifar_he.py'
 ]
 model = dict(

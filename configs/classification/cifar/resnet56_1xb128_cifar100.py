@@ -1,6 +1,7 @@
 # ResNet-56 on CIFAR100, StdConv. Table I.
 _base_ = [
-    '../../_base_/classification/model_cifar_resnet_he.py', '../../_base_/classification/cifar100.py',
+    '../../_base_/classification/model_cifar_resnet_he.py',
+    '../../_base_/classification/cifar100.py',
     '../../_base_/classification/schedule_cifar_he.py'
 ]
 model = dict(

@@ -1,7 +1,9 @@
-# AlexNet on ImageNet, GMConv, D-GMConv predicting sigma1 and sigma2 (Table IV).
+# AlexNet on ImageNet, GMConv, D-GMConv predicting sigma1 and sigma2 (Table
+# IV).
 _base_ = [
     '../../_base_/models/alexnet_gmconv-sigma1-sigma2.py',
-    '../../_base_/classification/model_alexnet.py', '../../_base_/classification/imagenet.py',
+    '../../_base_/classification/model_alexnet.py',
+    '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_alexnet.py'
 ]
 model = dict(

@@ -1,7 +1,8 @@
 # AlexNet on ImageNet, S-GMConv (S-GMConv everywhere). Table II.
 _base_ = [
     '../../_base_/models/alexnet_sgmconv.py',
-    '../../_base_/classification/model_alexnet.py', '../../_base_/classification/imagenet.py',
+    '../../_base_/classification/model_alexnet.py',
+    '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_alexnet.py'
 ]
 model = dict(

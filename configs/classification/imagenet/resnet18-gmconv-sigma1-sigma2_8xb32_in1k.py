@@ -1,11 +1,14 @@
-# ResNet-18 on ImageNet, GMConv, D-GMConv predicting sigma1 and sigma2 (Table IV).
+# ResNet-18 on ImageNet, GMConv, D-GMConv predicting sigma1 and sigma2 (Table
+# IV).
 _base_ = [
     '../../_base_/models/gmresnet_gmconv-sigma1-sigma2.py',
-    'mmpretrain::_base_/models/resnet18.py', '../../_base_/classification/imagenet.py',
+    'mmpretrain::_base_/models/resnet18.py',
+    '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_step30.py'
 ]
 # zero_init_residual=False: the last BN of each block starts at 1, as in
 # He et al. [2] and torchvision's reference recipe (mmpretrain's ResNet
 # default is True); see configs/classification/README.md.
 model = dict(
-    backbone=dict(_base_.gmresnet_gmconv_sigma1_sigma2, zero_init_residual=False))
+    backbone=dict(
+        _base_.gmresnet_gmconv_sigma1_sigma2, zero_init_residual=False))

@@ -1,7 +1,9 @@
-# ResNet-18 on ImageNet, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv body). Table II.
+# ResNet-18 on ImageNet, GMConv (D-GMConv stem, sigma1 and ratio; S-GMConv
+# body). Table II.
 _base_ = [
     '../../_base_/models/gmresnet_gmconv.py',
-    'mmpretrain::_base_/models/resnet18.py', '../../_base_/classification/imagenet.py',
+    'mmpretrain::_base_/models/resnet18.py',
+    '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_step30.py'
 ]
 # zero_init_residual=False: the last BN of each block starts at 1, as in

@@ -1,7 +1,8 @@
 # ResNet-18 on ImageNet, StdConv. Table II.
 _base_ = [
     '../../_base_/models/gmresnet_stdconv.py',
-    'mmpretrain::_base_/models/resnet18.py', '../../_base_/classification/imagenet.py',
+    'mmpretrain::_base_/models/resnet18.py',
+    '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_step30.py'
 ]
 # zero_init_residual=False: the last BN of each block starts at 1, as in

@@ -8,7 +8,8 @@
 # change nothing but cost parameters (85.1M in all against 25.6M).
 _base_ = [
     '../../_base_/models/gmresnet_dgmconv.py',
-    'mmpretrain::_base_/models/resnet50.py', '../../_base_/classification/imagenet.py',
+    'mmpretrain::_base_/models/resnet50.py',
+    '../../_base_/classification/imagenet.py',
     '../../_base_/classification/schedule_imagenet_step30.py'
 ]
 # zero_init_residual=False: the last BN of each block starts at 1, as in

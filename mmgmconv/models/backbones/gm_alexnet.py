@@ -4,8 +4,13 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from ..utils import (GMConvDeployMixin, check_conv_cfg, deploy_conv_cfg,
-                     fold_gmconv_checkpoint, log_gmconv_layout)
+from ..utils import (
+    GMConvDeployMixin,
+    check_conv_cfg,
+    deploy_conv_cfg,
+    fold_gmconv_checkpoint,
+    log_gmconv_layout,
+)
 
 
 @MODELS.register_module()

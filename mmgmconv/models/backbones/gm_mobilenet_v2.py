@@ -3,8 +3,13 @@ from mmcv.cnn import build_conv_layer
 from mmpretrain.models.backbones import MobileNetV2
 from mmpretrain.registry import MODELS
 
-from ..utils import (GMConvDeployMixin, check_conv_cfg, deploy_conv_cfg,
-                     fold_gmconv_checkpoint, log_gmconv_layout)
+from ..utils import (
+    GMConvDeployMixin,
+    check_conv_cfg,
+    deploy_conv_cfg,
+    fold_gmconv_checkpoint,
+    log_gmconv_layout,
+)
 
 
 @MODELS.register_module()

@@ -8,8 +8,9 @@ from mmdet.models.backbones import ResNet
 from mmdet.models.necks import FPN
 from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
-from mmengine.runner.checkpoint import \
-    load_state_dict as mmengine_load_state_dict
+from mmengine.runner.checkpoint import (
+    load_state_dict as mmengine_load_state_dict,
+)
 from torch import nn
 
 from mmgmconv import DGMConv, GMResNet, SGMConv, fuse_gmconv
@@ -133,7 +134,8 @@ def test_unknown_conv_type():
             PAPER_GMCONV_CFG, body=dict(type='SGMconv')))
     with pytest.raises(ValueError, match="conv_cfg: unknown conv type 'Foo'"):
         GMResNet(18, conv_cfg=dict(type='Foo'))
-    with pytest.raises(ValueError, match='gmconv_cfg must be a dict with keys'):
+    with pytest.raises(ValueError,
+                       match='gmconv_cfg must be a dict with keys'):
         GMResNet(18, gmconv_cfg=dict(head=dict(type='SGMConv')))
 
 
