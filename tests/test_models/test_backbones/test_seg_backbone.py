@@ -1,6 +1,7 @@
 """GMResNetV1c: a drop-in for mmseg's ResNetV1c, with GMConv by part."""
 import pytest
 import torch
+from mmengine.registry import DefaultScope
 from mmseg.models.backbones import ResNetV1c
 from mmseg.registry import MODELS
 
@@ -37,8 +38,11 @@ def randomise_sigmas(model):
 
 
 def test_registered_in_mmseg_models():
-    model = MODELS.build(dict(type='GMResNetV1c', depth=18,
-                              gmconv_cfg=PAPER_GMCONV_CFG, gmconv_stages=ALL))
+    # in mmseg's scope: an earlier test may have left another default scope
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(dict(type='GMResNetV1c', depth=18,
+                                  gmconv_cfg=PAPER_GMCONV_CFG,
+                                  gmconv_stages=ALL))
     assert type(model) is GMResNetV1c
 
 
