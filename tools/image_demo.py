@@ -175,16 +175,17 @@ def move_output(produced, out_dir, sub, name):
     sync_and_replace(produced, osp.join(out_dir, sub, name))
 
 
-def detect(args, files, names, scratch):
-    from mmdet.apis import DetInferencer
+def strict_inferencer(inferencer_cls, args):
+    """A subclass of the toolbox's ``inferencer_cls`` whose weights must
+    match the model exactly.
 
-    class StrictDetInferencer(DetInferencer):
-        """``DetInferencer`` whose weights must match the model exactly.
+    mmdet's and mmseg's inferencers load them with ``strict=False``, so a
+    wrong checkpoint would silently give a partly random model. We load
+    strictly first; the toolbox's loader then reads the class names and
+    palette.
+    """
 
-        mmdet loads them with ``strict=False``, so a wrong checkpoint would
-        silently give a partly random detector. We load strictly first;
-        mmdet's loader then reads the class names and palette.
-        """
+    class StrictInferencer(inferencer_cls):
 
         def _load_weights_to_model(self, model, checkpoint, cfg):
             try:
@@ -194,11 +195,17 @@ def detect(args, files, names, scratch):
                                           err) from None
             super()._load_weights_to_model(model, checkpoint, cfg)
 
+    return StrictInferencer
+
+
+def detect(args, files, names, scratch):
+    from mmdet.apis import DetInferencer
+
     thr = 0.3 if args.score_thr is None else args.score_thr
     if not 0 <= thr <= 1:
         raise ValueError(f'--score-thr must lie in [0, 1], got {thr}')
-    inferencer = StrictDetInferencer(args.config, args.weights,
-                                     device=args.device, show_progress=False)
+    inferencer = strict_inferencer(DetInferencer, args)(
+        args.config, args.weights, device=args.device, show_progress=False)
     classes = inferencer.model.dataset_meta['classes']
     predictions = []
     for path, name in zip(files, names):
@@ -257,24 +264,11 @@ def classify(args, files, names, scratch):
 def segment(args, files, names, scratch):
     from mmseg.apis import MMSegInferencer
 
-    class StrictSegInferencer(MMSegInferencer):
-        """``MMSegInferencer`` whose weights must match the model exactly
-        (mmseg loads them with ``strict=False``); mmseg's loader then reads
-        the class names and palette."""
-
-        def _load_weights_to_model(self, model, checkpoint, cfg):
-            try:
-                _load_checkpoint_to_model(model, checkpoint, strict=True)
-            except RuntimeError as err:
-                raise checkpoint_mismatch(args.weights, args.config,
-                                          err) from None
-            super()._load_weights_to_model(model, checkpoint, cfg)
-
     if args.score_thr is not None:
         raise ValueError('--score-thr applies to detection configs only; '
                          f'{args.config} is a segmentation config')
-    inferencer = StrictSegInferencer(args.config, args.weights,
-                                     device=args.device)
+    inferencer = strict_inferencer(MMSegInferencer, args)(
+        args.config, args.weights, device=args.device)
     classes = inferencer.model.dataset_meta['classes']
     masks = []
     for path, name in zip(files, names):

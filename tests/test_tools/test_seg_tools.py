@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -73,7 +75,13 @@ def test_image_demo_draws_masks_with_mmseg(demo_checkpoint):
                   for s in line.split(': ', 1)[1].split(', ')]
         assert abs(sum(shares) - 100) < 0.5
         assert (tmp / 'demo/vis' / image.name).is_file()
-    assert len(list((tmp / 'demo/pred').iterdir())) == 2
+        # the label mask, named after its input as detection's preds/
+        mask = cv2.imread(str(tmp / 'demo/preds' / f'{image.stem}.png'),
+                          cv2.IMREAD_UNCHANGED)
+        assert mask.shape == cv2.imread(str(image)).shape[:2]
+        assert set(np.unique(mask)) <= {0, 1, 2, 3}
+    assert sorted(p.name for p in (tmp / 'demo/preds').iterdir()) == sorted(
+        f'{image.stem}.png' for image in images)
 
 
 def test_export_tool_verifies_the_segmentor(demo_checkpoint):
