@@ -10,9 +10,9 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 project = 'mmgmconv'
 author = 'mmgmconv contributors'
-# the one version, read where setup.py writes it (no import of the package)
-with open(osp.join(ROOT, 'setup.py'), encoding='utf-8') as f:
-    release = re.search(r"version='([^']+)'", f.read()).group(1)
+# the one version, mmgmconv/version.py, read without importing the package
+with open(osp.join(ROOT, 'mmgmconv', 'version.py'), encoding='utf-8') as f:
+    release = re.search(r"__version__ = '([^']+)'", f.read()).group(1)
 version = release
 
 extensions = ['myst_parser']
