@@ -17,9 +17,11 @@ DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 
 # The digits demo cut to 2 iterations of 4 images, checkpoint every epoch.
 # lr = inf: the first step makes the weights inf/NaN, the second
-# iteration's loss is NaN.
+# iteration's loss is NaN. GMConv off here: with it, the NaN sigmas already
+# stop the second forward (test_nan_sigma_stops_a_gmconv_run below).
 TINY_CFG = """
 _base_ = '{digits}'
+model = dict(backbone=dict(gmconv_stages=(False, ) * 4))
 train_dataloader = dict(batch_size=4, dataset=dict(indices=8))
 train_cfg = dict(max_epochs=2, val_interval=100)
 val_dataloader = None
@@ -66,3 +68,20 @@ def test_every_config_has_the_hook():
         hooks = Config.fromfile(path).get('custom_hooks', [])
         assert [h['type'] for h in hooks].count(
             StopOnNonFiniteLossHook.__name__) == 1, path
+
+
+def test_nan_sigma_stops_a_gmconv_run(tmp_path):
+    """With GMConv on, the diverged step's NaN sigmas stop the next forward
+    (gaussian_mask's check), before any checkpoint is saved."""
+    cfg = tmp_path / 'nan_sigma.py'
+    cfg.write_text(TINY_CFG.format(digits=DIGITS, hooks='').replace(
+        "model = dict(backbone=dict(gmconv_stages=(False, ) * 4))\n", ''))
+    work = tmp_path / 'work'
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(work)],
+        cwd=ROOT, capture_output=True, text=True,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode != 0
+    assert 'must be finite, got a NaN or inf sigma' in proc.stderr, \
+        proc.stderr[-3000:]
+    assert not list(work.glob('*.pth'))
