@@ -39,6 +39,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mmengine.config import Config
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CIFAR = 'configs/classification/cifar'
@@ -72,12 +74,14 @@ def _mini(rows):
 
 
 #: The ImageNet backbones of Tables III and V: (config, checkpoint the
-#: detection configs load); the mini chain's digits backbones likewise.
+#: detection configs load, read from where the configs take it); the mini
+#: chain's digits backbones likewise.
+IN1K_CHECKPOINTS = Config.fromfile(ROOT / 'configs/_base_/in1k_checkpoints.py')
 COCO_BACKBONES = {
     'plain': (f'{IMAGENET}/resnet50_8xb32_in1k.py',
-              'checkpoints/resnet50_in1k.pth'),
+              IN1K_CHECKPOINTS.resnet50_in1k.checkpoint),
     'gmconv': (f'{IMAGENET}/resnet50-gmconv_8xb32_in1k.py',
-               'checkpoints/resnet50-gmconv_in1k.pth'),
+               IN1K_CHECKPOINTS.resnet50_gmconv_in1k.checkpoint),
 }
 MINI_BACKBONES = {
     'plain': ('configs/mini/resnet50-tiny_digits.py',

@@ -1,19 +1,10 @@
 # Table V "DCN (L2-L4)": deformable conv in layer2-4, no GMConv.
 _base_ = [
     'mmdet::dcn/faster-rcnn_r50-dconv-c3-c5_fpn_1x_coco.py',
-    '../_base_/gmconv_imports.py'
+    '../_base_/gmconv_imports.py', '../_base_/in1k_checkpoints.py'
 ]
 # crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py)
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
-# The backbone: the plain ResNet-50 trained on ImageNet with this
-# repository's recipe (configs/classification/imagenet/resnet50_8xb32_in1k.py),
-# as the GMConv rows start from the GMConv ResNet-50 trained with the same
-# recipe. The paper plugs in "the backbones we previously trained on
-# ImageNet"; mmdet's config would load torchvision://resnet50, trained with
-# another recipe. (configs/README.md, "Reproducing Table V".)
-model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='checkpoints/resnet50_in1k.pth',
-            prefix='backbone.')))
+# The backbone starts from the plain ImageNet ResNet-50 trained with this
+# repository's recipe (../_base_/in1k_checkpoints.py).
+model = dict(backbone=dict(init_cfg=_base_.resnet50_in1k))

@@ -3,9 +3,8 @@
 # (Bottleneck blocks, as Table V's ResNet-50; mmdet's BasicBlock has no
 # DCN), pretrained as an mmpretrain classifier on scikit-learn's digits
 # (32x32, no download). Shows the chain works; not a paper experiment.
-_base_ = '../demo/resnet20-gmconv_1xb64_digits.py'
+_base_ = '../_base_/classification/digits.py'
 model = dict(
-    _delete_=True,
     type='ImageClassifier',
     backbone=dict(
         type='GMResNet',

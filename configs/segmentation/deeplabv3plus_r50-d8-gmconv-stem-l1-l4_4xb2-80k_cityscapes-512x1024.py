@@ -5,4 +5,6 @@ _base_ = [
     './deeplabv3plus_r50-d8_4xb2-80k_cityscapes-512x1024.py',
     '../_base_/segmentation/gmconv_r50-d8.py'
 ]
-model = dict(backbone={{_base_.gmconv_backbone}})
+model = dict(
+    backbone=dict(
+        _base_.gmconv_backbone, init_cfg=_base_.resnet50_gmconv_in1k))

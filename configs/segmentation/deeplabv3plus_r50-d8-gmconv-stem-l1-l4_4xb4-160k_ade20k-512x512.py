@@ -5,4 +5,6 @@ _base_ = [
     './deeplabv3plus_r50-d8_4xb4-160k_ade20k-512x512.py',
     '../_base_/segmentation/gmconv_r50-d8.py'
 ]
-model = dict(backbone={{_base_.gmconv_backbone}})
+model = dict(
+    backbone=dict(
+        _base_.gmconv_backbone, init_cfg=_base_.resnet50_gmconv_in1k))

@@ -1,16 +1,8 @@
-# The GMConv of a backbone, stated once (configs/README.md, "GMConv base
-# files"), in a variable named as the file (so that bases never collide).
-# A config lists this file in its _base_ and merges it into its backbone:
-#   model = dict(backbone=dict(_base_.alexnet_gmconv_sigma1_sigma2, ...))
-# and may then change gmconv_stages (a Table V stage pattern) or add
-# backbone arguments; the dumped config shows every conv type and argument.
-# AlexNet, Table II ablation: D-GMConv first conv predicting sigma1 and
-# sigma2, S-GMConv in the others.
+# AlexNet, Table IV: D-GMConv first conv predicting sigma1 and sigma2,
+# S-GMConv in the others.
+# Stated once (configs/README.md, "GMConv base files"), with the layers of
+# gmconv.py.
+_base_ = './gmconv.py'
 alexnet_gmconv_sigma1_sigma2 = dict(
-    stem_conv_cfg=dict(
-        type='DGMConv',
-        sigma_init=5.0,
-        pred_pattern='sigma1_sigma2',
-        reduction=4 / 3,
-        sigma_range=10.0),
-    conv_cfg=dict(type='SGMConv', sigma_init=5.0))
+    stem_conv_cfg=dict(_base_.dgmconv, pred_pattern='sigma1_sigma2'),
+    conv_cfg=_base_.sgmconv)

@@ -1,10 +1,6 @@
-# The GMConv of a backbone, stated once (configs/README.md, "GMConv base
-# files"), in a variable named as the file (so that bases never collide).
-# A config lists this file in its _base_ and merges it into its backbone:
-#   model = dict(backbone=dict(_base_.alexnet_sgmconv, ...))
-# and may then change gmconv_stages (a Table V stage pattern) or add
-# backbone arguments; the dumped config shows every conv type and argument.
 # AlexNet, S-GMConv in every conv (Table II).
+# Stated once (configs/README.md, "GMConv base files"), with the layers of
+# gmconv.py.
+_base_ = './gmconv.py'
 alexnet_sgmconv = dict(
-    stem_conv_cfg=dict(type='SGMConv', sigma_init=5.0),
-    conv_cfg=dict(type='SGMConv', sigma_init=5.0))
+    stem_conv_cfg=_base_.sgmconv, conv_cfg=_base_.sgmconv)

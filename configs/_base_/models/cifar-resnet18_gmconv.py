@@ -1,19 +1,9 @@
-# The GMConv of a backbone, stated once (configs/README.md, "GMConv base
-# files"), in a variable named as the file (so that bases never collide).
-# A config lists this file in its _base_ and merges it into its backbone:
-#   model = dict(backbone=dict(_base_.cifar_resnet18_gmconv, ...))
-# and may then change gmconv_stages (a Table V stage pattern) or add
-# backbone arguments; the dumped config shows every conv type and argument.
 # CIFAR ResNet-18 (model_cifar_resnet18.py: stem and four stages), the
 # paper's GMConv (Table I): D-GMConv stem (sigma1 and ratio), S-GMConv in
 # layer1-4.
+# Stated once (configs/README.md, "GMConv base files"), with the layers of
+# gmconv.py.
+_base_ = './gmconv.py'
 cifar_resnet18_gmconv = dict(
     gmconv_stages=(True, True, True, True, True),
-    gmconv_cfg=dict(
-        stem=dict(
-            type='DGMConv',
-            sigma_init=5.0,
-            pred_pattern='sigma1_ratio',
-            reduction=4 / 3,
-            sigma_range=10.0),
-        body=dict(type='SGMConv', sigma_init=5.0)))
+    gmconv_cfg=dict(stem=_base_.dgmconv, body=_base_.sgmconv))

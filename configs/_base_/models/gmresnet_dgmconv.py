@@ -1,24 +1,9 @@
-# The GMConv of a backbone, stated once (configs/README.md, "GMConv base
-# files"), in a variable named as the file (so that bases never collide).
-# A config lists this file in its _base_ and merges it into its backbone:
-#   model = dict(backbone=dict(_base_.gmresnet_dgmconv, ...))
-# and may then change gmconv_stages (a Table V stage pattern) or add
-# backbone arguments; the dumped config shows every conv type and argument.
-# ResNet, D-GMConv (sigma1 and ratio predicted) in every conv (Table II's
-# D-GMConv row).
+# ResNet, D-GMConv (sigma1 and ratio predicted) in every conv (the pure
+# D-GMConv variant of Sec. IV-D).
+# Stated once (configs/README.md, "GMConv base files"), with the layers of
+# gmconv.py.
+_base_ = './gmconv.py'
 gmresnet_dgmconv = dict(
     type='GMResNet',
     gmconv_stages=(True, True, True, True, True),
-    gmconv_cfg=dict(
-        stem=dict(
-            type='DGMConv',
-            sigma_init=5.0,
-            pred_pattern='sigma1_ratio',
-            reduction=4 / 3,
-            sigma_range=10.0),
-        body=dict(
-            type='DGMConv',
-            sigma_init=5.0,
-            pred_pattern='sigma1_ratio',
-            reduction=4 / 3,
-            sigma_range=10.0)))
+    gmconv_cfg=dict(stem=_base_.dgmconv, body=_base_.dgmconv))

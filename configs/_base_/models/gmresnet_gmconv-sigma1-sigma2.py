@@ -1,19 +1,11 @@
-# The GMConv of a backbone, stated once (configs/README.md, "GMConv base
-# files"), in a variable named as the file (so that bases never collide).
-# A config lists this file in its _base_ and merges it into its backbone:
-#   model = dict(backbone=dict(_base_.gmresnet_gmconv_sigma1_sigma2, ...))
-# and may then change gmconv_stages (a Table V stage pattern) or add
-# backbone arguments; the dumped config shows every conv type and argument.
-# ResNet, Table II ablation: D-GMConv stem predicting sigma1 and sigma2,
-# S-GMConv in layer1-4.
+# ResNet, Table IV: D-GMConv stem predicting sigma1 and sigma2, S-GMConv in
+# layer1-4.
+# Stated once (configs/README.md, "GMConv base files"), with the layers of
+# gmconv.py.
+_base_ = './gmconv.py'
 gmresnet_gmconv_sigma1_sigma2 = dict(
     type='GMResNet',
     gmconv_stages=(True, True, True, True, True),
     gmconv_cfg=dict(
-        stem=dict(
-            type='DGMConv',
-            sigma_init=5.0,
-            pred_pattern='sigma1_sigma2',
-            reduction=4 / 3,
-            sigma_range=10.0),
-        body=dict(type='SGMConv', sigma_init=5.0)))
+        stem=dict(_base_.dgmconv, pred_pattern='sigma1_sigma2'),
+        body=_base_.sgmconv))

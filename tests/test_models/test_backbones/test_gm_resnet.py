@@ -394,18 +394,22 @@ def test_classification_backbones_log_their_gmconv(mm_log):
 
 @pytest.mark.parametrize('detector', ['faster-rcnn', 'cascade-rcnn'])
 def test_table_v_configs_state_what_they_freeze(detector):
-    """The choice lives once, in the Stem L1-L4 config the others inherit
-    (configs/README.md says why)."""
+    """The choice lives once, in configs/_base_/detection/gmconv_r50.py,
+    which every GMConv detection config inherits (configs/README.md says
+    why)."""
     from pathlib import Path
 
     from mmengine.config import Config
-    root = Path(__file__).parents[3] / 'configs/gmconv'
-    base = root / f'{detector}_r50-gmconv-stem-l1-l4_fpn_1x_coco.py'
-    assert re.search(r'^        frozen_stages=1,$', base.read_text(), re.M)
-    for path in root.glob(f'{detector}_r50-gmconv-*.py'):
-        if path != base:
-            assert 'frozen_stages' not in path.read_text(), path
-            assert Config.fromfile(path).model.backbone.frozen_stages == 1
+    configs = Path(__file__).parents[3] / 'configs'
+    base = configs / '_base_/detection/gmconv_r50.py'
+    assert re.search(r'frozen_stages=1\)$', base.read_text(), re.M)
+    paths = sorted((configs / 'gmconv').glob(f'{detector}_r50-gmconv-*.py'))
+    assert len(paths) == 5
+    for path in paths:
+        code = [line for line in path.read_text().splitlines()
+                if not line.lstrip().startswith('#')]
+        assert not any('frozen_stages' in line for line in code), path
+        assert Config.fromfile(path).model.backbone.frozen_stages == 1
 
 
 # --- issue 19: a folded checkpoint is never masked a second time ---
