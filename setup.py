@@ -12,13 +12,14 @@ def add_mim_extension():
     This is how mmdet and mmpretrain ship their model zoo to openmim: ``mim
     search mmgmconv`` reads ``<package>/.mim/model-index.yml`` (whose
     metafiles name the configs), and ``mim train``/``mim test``/``mim run``
-    find their scripts under ``.mim/tools``. Copies go into wheels and sdists;
-    a legacy ``setup.py develop`` gets symlinks. A PEP 660 editable install
-    (``pip install -e .``) needs neither, and openmim 0.3.9 does not see the
-    package there anyway (it looks for it next to the dist-info, in
-    site-packages); see docs/user_guides/reproduce_paper.md.
+    find their scripts under ``.mim/tools``. Copies go into wheels and sdists.
+    An editable install (``pip install -e .``: a legacy ``setup.py develop``
+    or PEP 660's ``editable_wheel``) gets symlinks into the checkout, so that
+    they never go stale; openmim 0.3.9 finds them only with the checkout on
+    ``PYTHONPATH`` (it looks for the package next to its dist-info, in
+    site-packages), see docs/user_guides/reproduce_paper.md.
     """
-    if 'develop' in sys.argv:
+    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
         mode = 'symlink'
     elif 'sdist' in sys.argv or 'bdist_wheel' in sys.argv:
         mode = 'copy'
