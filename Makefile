@@ -25,7 +25,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q -rf $(XDIST) tests
 
 # The edit-test loop: everything but the tests marked slow (subprocess runs,
-# training, whole detectors); CI runs the full suite.
+# training, whole detectors, torch.compile, many configs; pytest.ini); CI
+# runs the full suite.
 test-quick: $(STAMP)
 	$(PY) -m pytest -q -rf $(XDIST) -m 'not slow' tests
 

@@ -4,7 +4,9 @@ Each ``python`` / ``bash`` (``sh``, ``shell``, ``console``) fence in
 ``README.md`` and ``docs/**/*.md`` follows an HTML comment that says what
 becomes of it (the comment is invisible on GitHub and in the built manual)::
 
-    <!-- example: run -->                 run here (``run slow``: marked slow)
+    <!-- example: run -->                 run here, in a subprocess (``run
+                                          slow``: marked slow; an example that
+                                          imports torch takes seconds)
     <!-- example: config configs/gmconv --> a config file placed in that
                                           folder: loaded and its model built
     <!-- example: covered-by tests/test_x.py::test_y -->

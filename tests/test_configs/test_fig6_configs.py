@@ -18,6 +18,7 @@ def test_every_model_and_dataset_has_sigma_1_and_10():
         for sigma in (1, 10) for data in ('cifar10', 'cifar100')}
 
 
+@pytest.mark.slow  # twelve configs loaded twice: seconds
 @pytest.mark.parametrize('path', FIG6, ids=lambda p: p.stem)
 def test_config_says_and_builds_its_initial_sigma(path):
     sigma = float(path.stem.split('sigma')[1].split('_')[0])
@@ -37,6 +38,7 @@ def test_config_says_and_builds_its_initial_sigma(path):
         assert not any(isinstance(m, DGMConv) for m in backbone.modules())
 
 
+@pytest.mark.slow  # a subprocess run
 def test_plot_fig6_from_collected_seed_runs(tmp_path):
     """Fig. 6 from collect_results' table: mean ± std over seeds per
     initial sigma, StdConv as "None"; other configs' rows are skipped."""

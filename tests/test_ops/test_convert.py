@@ -203,6 +203,7 @@ def test_training_steps_update_weights_and_sigmas(key):
     assert unchanged == []
 
 
+@pytest.mark.slow  # dynamo's first trace: seconds
 def test_torch_compile_of_converted_model():
     """Dynamo traces a converted model as one graph, same values.
 
