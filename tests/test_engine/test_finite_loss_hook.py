@@ -1,13 +1,12 @@
 """A non-finite training loss stops the run, naming the iteration."""
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from mmengine.config import Config
 
 from mmgmconv.engine import StopOnNonFiniteLossHook
+from tool_helpers import run_tool
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
@@ -33,6 +32,17 @@ default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
 """
 
 
+def train_diverging(tmp_path, config_text):
+    """Train ``config_text`` with tools/train.py in one thread: (config
+    path, work dir, the finished process)."""
+    cfg = tmp_path / 'diverging.py'
+    cfg.write_text(config_text)
+    work = tmp_path / 'work'
+    proc = run_tool('tools/train.py', cfg, '--work-dir', work,
+                    env=dict(os.environ, OMP_NUM_THREADS='1'))
+    return cfg, work, proc
+
+
 @pytest.mark.parametrize('hooks', [
     '',  # the hook from configs/_base_/gmconv_imports.py
     # a config's own custom_hooks replace that list: tools/train.py adds it
@@ -40,13 +50,8 @@ default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
     "custom_hooks = _base_.custom_hooks + [dict(type='SigmaLoggerHook')]",
 ], ids=['from_base', 'own_custom_hooks', 'extended_custom_hooks'])
 def test_nan_loss_stops_training_naming_the_iteration(tmp_path, hooks):
-    cfg = tmp_path / 'nan_loss.py'
-    cfg.write_text(TINY_CFG.format(digits=DIGITS, hooks=hooks))
-    work = tmp_path / 'work'
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(work)],
-        cwd=ROOT, capture_output=True, text=True,
-        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    cfg, work, proc = train_diverging(
+        tmp_path, TINY_CFG.format(digits=DIGITS, hooks=hooks))
     assert proc.returncode != 0
     assert ('FloatingPointError: non-finite training loss at iteration 2 '
             '(epoch 1, batch 2): loss=nan') in proc.stderr, \
@@ -73,14 +78,9 @@ def test_every_config_has_the_hook():
 def test_nan_sigma_stops_a_gmconv_run(tmp_path):
     """With GMConv on, the diverged step's NaN sigmas stop the next forward
     (gaussian_mask's check), before any checkpoint is saved."""
-    cfg = tmp_path / 'nan_sigma.py'
-    cfg.write_text(TINY_CFG.format(digits=DIGITS, hooks='').replace(
-        "model = dict(backbone=dict(gmconv_stages=(False, ) * 4))\n", ''))
-    work = tmp_path / 'work'
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(work)],
-        cwd=ROOT, capture_output=True, text=True,
-        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    _, work, proc = train_diverging(
+        tmp_path, TINY_CFG.format(digits=DIGITS, hooks='').replace(
+            "model = dict(backbone=dict(gmconv_stages=(False, ) * 4))\n", ''))
     assert proc.returncode != 0
     assert 'must be finite, got a NaN or inf sigma' in proc.stderr, \
         proc.stderr[-3000:]
