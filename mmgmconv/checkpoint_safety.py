@@ -1,6 +1,9 @@
-"""The one policy by which every checkpoint is read after ``import mmgmconv``.
+"""The project's checkpoint policy, installed on request only.
 
-mmengine reads every checkpoint (``load_checkpoint``,
+``import mmgmconv`` does not install it. The project's tools call
+:func:`install_checkpoint_policy` first thing, the project's configs import
+``mmgmconv.safe_checkpoints`` (which calls it), and library users call it
+when they want it. mmengine reads every checkpoint (``load_checkpoint``,
 ``Runner.load_checkpoint`` and ``resume``, ``load_from``,
 ``init_cfg=dict(type='Pretrained')``, mmdet's and mmpretrain's inferencers)
 through ``CheckpointLoader``, which picks a loader by the path's scheme.
@@ -9,9 +12,12 @@ mmengine has (local paths, ``http(s)://``,
 ``torchvision://``, ``modelzoo://``, ``open-mmlab://``, ``openmmlab://``,
 ``mmcls://``, ``pavi://``, ``s3://``, ``petrel://``) with one that:
 
-* downloads a URL to a cache keyed by the whole URL
-  (:func:`download_checkpoint`): written atomically, never unpacked,
-  checked against the SHA-256 prefix that torch hub's
+* takes a URL's file from torch hub's own cache
+  (``$TORCH_HOME/hub/checkpoints/NAME``) when it is there, as torch hub
+  does (a file placed there beforehand, as on offline clusters, is used and
+  never downloaded again); downloads it otherwise to a cache keyed by the
+  whole URL (:func:`download_checkpoint`): written atomically, never
+  unpacked, checked against the SHA-256 prefix that torch hub's
   ``NAME-<sha256 prefix>.EXT`` file-name convention puts in the URL;
 * refuses, each with a :class:`CheckpointError` naming the file, what is not
   a whole torch checkpoint: an empty file, a truncated one, a zip archive
@@ -21,10 +27,13 @@ mmengine has (local paths, ``http(s)://``,
   with a restricted unpickler holding the same allow-list on older torch
   (which cannot allow-list ``(object, name)`` pairs and loads with
   ``weights_only=False`` by default); anything else refused by name
-  (:class:`UnsafeCheckpointError`);
-* refuses a state dict with NaN or inf in a floating-point tensor
+  (:class:`UnsafeCheckpointError`), with how to allow a type of a file one
+  trusts (:func:`allow_checkpoint_types`);
+* refuses a state dict with NaN in a floating-point tensor, or inf in a
+  GMConv parameter (``*.sigma``, ``*.sigma_predictor.*``)
   (:class:`NonFiniteCheckpointError`), naming the tensors: a model loaded
-  from it would compute NaN.
+  from it computes NaN. Other ``+-inf`` values are left alone: models keep
+  them on purpose (attention masks, clamp bounds).
 
 The allow-list: what ``torch.load(weights_only=True)`` allows on torch
 >= 2.6 (tensors, parameters, storages, dtypes, ``OrderedDict``, ...) and
@@ -38,7 +47,7 @@ stand-in resolves only those four methods.
 Not covered: a ``torch.load`` or ``torch.hub.load_state_dict_from_url`` the
 user (or a library) calls directly, mmengine's ``load_from_*`` functions
 called directly instead of through ``CheckpointLoader``, and schemes another
-package registers after ``import mmgmconv``.
+package registers after :func:`install_checkpoint_policy`.
 """
 import _compat_pickle
 import functools
@@ -55,7 +64,7 @@ import zipfile
 from codecs import encode
 from collections import Counter, OrderedDict
 from tempfile import TemporaryDirectory
-from typing import BinaryIO, Dict, List, Optional
+from typing import BinaryIO, Dict, List, Optional, Tuple
 from urllib.error import URLError
 from urllib.parse import urlparse
 
@@ -147,20 +156,53 @@ def allow_mmengine_checkpoint_types() -> bool:
     return True
 
 
+#: What ``torch.save`` writes into a checkpoint's pickle besides
+#: containers, by the names the file holds (``torch.load(weights_only=True)``
+#: allows the same): the restricted unpickler resolves them by name on torch
+#: < 2.6. Names a torch version does not have are left out.
+TORCH_PICKLE_NAMES = (
+    'torch.Size', 'torch.Tensor', 'torch.device',
+    'torch.nn.parameter.Parameter', 'torch.serialization._get_layout',
+    'torch._tensor._rebuild_from_type_v2', 'torch._utils._rebuild_parameter',
+    'torch._utils._rebuild_parameter_with_state',
+    'torch._utils._rebuild_tensor', 'torch._utils._rebuild_tensor_v2',
+    'torch._utils._rebuild_tensor_v3', 'torch._utils._rebuild_sparse_tensor',
+    'torch._utils._rebuild_meta_tensor_no_storage',
+    'torch._utils._rebuild_nested_tensor', 'torch._utils._rebuild_qtensor',
+    'torch._utils._rebuild_device_tensor_from_numpy',
+)
+
+#: Types allowed by :func:`allow_checkpoint_types` for the restricted
+#: unpickler (torch < 2.6); ``'module.name'`` -> object.
+_ALLOWED_BY_USER: Dict[str, object] = {}
+
+
+def _resolve(dotted: str):
+    module, _, name = dotted.rpartition('.')
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _entry_name(entry) -> Tuple[object, str]:
+    return (entry if isinstance(entry, tuple) else
+            (entry, f'{entry.__module__}.{entry.__qualname__}'))
+
+
 @functools.lru_cache(maxsize=1)
 def _restricted_globals() -> Dict[str, object]:
     """``'module.name'`` -> object: what the restricted unpickler builds.
 
-    torch's own ``weights_only`` allow-list of this torch version, the
-    entries torch 2.6 added to it (``torch.device``, every dtype, bytes,
+    What torch writes (:data:`TORCH_PICKLE_NAMES`, every dtype), the
+    entries torch 2.6 added to its ``weights_only`` allow-list (bytes,
     sets, ...), and the mmengine types.
     """
-    from torch import _weights_only_unpickler
-    allowed = dict(_weights_only_unpickler._get_allowed_globals())
+    allowed = {name: obj for name in TORCH_PICKLE_NAMES
+               if (obj := _resolve(name)) is not None}
     allowed.update({
         'collections.OrderedDict': OrderedDict,
         'collections.Counter': Counter,
-        'torch.device': torch.device,
         '_codecs.encode': encode,  # how protocol 2 pickles bytes
         'builtins.bytearray': bytearray,
         'builtins.set': set,
@@ -169,10 +211,29 @@ def _restricted_globals() -> Dict[str, object]:
     allowed.update({str(t): t for t in vars(torch).values()
                     if isinstance(t, torch.dtype)})
     for entry in _mmengine_globals():
-        obj, name = (entry if isinstance(entry, tuple) else
-                     (entry, f'{entry.__module__}.{entry.__name__}'))
+        obj, name = _entry_name(entry)
         allowed[name] = obj
     return allowed
+
+
+def allow_checkpoint_types(*objects) -> None:
+    """Allow checkpoints to hold ``objects`` (classes or functions) under the
+    policy: for files one trusts whose meta holds one's own types
+    (``pathlib.PosixPath``, ``argparse.Namespace``, a class of one's own).
+
+    On torch >= 2.6 this is ``torch.serialization.add_safe_globals``
+    (the same list ``torch.load(weights_only=True)`` reads); on older torch
+    it extends the restricted unpickler's allow-list. Each entry is an
+    object or an ``(object, 'module.name')`` pair, as for
+    ``add_safe_globals``. Allowing a type lets every checkpoint build it:
+    allow only what cannot run code when built.
+    """
+    if TORCH_ALLOW_LISTS_WEIGHTS_ONLY:
+        torch.serialization.add_safe_globals(list(objects))
+        return
+    for entry in objects:
+        obj, name = _entry_name(entry)
+        _ALLOWED_BY_USER[name] = obj
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -183,10 +244,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
         module, name = _compat_pickle.NAME_MAPPING.get((module, name),
                                                        (module, name))
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-        try:
-            return _restricted_globals()[f'{module}.{name}']
-        except KeyError:
-            raise _RefusedGlobal(f'{module}.{name}') from None
+        dotted = f'{module}.{name}'
+        obj = _restricted_globals().get(dotted, _ALLOWED_BY_USER.get(dotted))
+        if obj is None:
+            raise _RefusedGlobal(dotted)
+        return obj
 
 
 class _RestrictedPickle:
@@ -203,7 +265,11 @@ def _refused(source, name: str) -> UnsafeCheckpointError:
         f'refusing to load checkpoint {source}: it asks to build {name}, '
         'which is not among what a checkpoint may hold (tensors, numbers, '
         'containers, numpy arrays, mmengine training state); a pickle that '
-        'builds other objects can run code on loading')
+        'builds other objects can run code on loading. If you trust this '
+        f'file and {name} cannot run code when built, allow it before '
+        'loading: mmgmconv.checkpoint_safety.allow_checkpoint_types('
+        f'{name}) (on torch >= 2.6 the same as '
+        f'torch.serialization.add_safe_globals([{name}]))')
 
 
 def checkpoint_file_problem(f: BinaryIO) -> Optional[str]:
@@ -274,12 +340,22 @@ def _unpickle(f: BinaryIO, map_location, source):
             f'checkpoint ({_error_summary(err)})') from None
 
 
+def is_gmconv_key(key: str) -> bool:
+    """Whether the state-dict ``key`` is a GMConv parameter: an S-GMConv's
+    ``sigma`` or a D-GMConv's ``sigma_predictor`` entries."""
+    parts = key.split('.')
+    return parts[-1] == 'sigma' or 'sigma_predictor' in parts[:-1]
+
+
 def nonfinite_tensors(checkpoint) -> List[str]:
-    """The state dict's floating-point tensors holding NaN or inf, each as
+    """The state dict's floating-point tensors holding NaN, or inf in a
+    GMConv parameter (:func:`is_gmconv_key`), each as
     ``'KEY (n NaN, m inf of N)'``.
 
-    The state dict is ``checkpoint['state_dict']`` when there is one, else
-    the checkpoint itself, as mmengine's ``load_checkpoint`` takes it.
+    A NaN is a bug wherever it is; an inf is one in a sigma (the mask would
+    be NaN) but a legitimate value elsewhere (attention masks, bounds). The
+    state dict is ``checkpoint['state_dict']`` when there is one, else the
+    checkpoint itself, as mmengine's ``load_checkpoint`` takes it.
     """
     state = checkpoint
     if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
@@ -294,12 +370,12 @@ def nonfinite_tensors(checkpoint) -> List[str]:
             continue
         # NaN and inf carry into the sum, so a finite sum (the fast test)
         # means finite elements; a non-finite one may also be an overflow
-        if (not bool(torch.isfinite(value.sum()))
-                and not bool(torch.isfinite(value).all())):
-            nan = int(torch.isnan(value).sum())
-            found.append(f'{key} ({nan} NaN, '
-                         f'{int((~torch.isfinite(value)).sum()) - nan} inf '
-                         f'of {value.numel()})')
+        if bool(torch.isfinite(value.sum())):
+            continue
+        nan = int(torch.isnan(value).sum())
+        inf = int((~torch.isfinite(value)).sum()) - nan
+        if nan or (inf and is_gmconv_key(str(key))):
+            found.append(f'{key} ({nan} NaN, {inf} inf of {value.numel()})')
     return found
 
 
@@ -309,10 +385,10 @@ def _check_finite(checkpoint, source):
         shown = ', '.join(found[:10]) + (
             f', and {len(found) - 10} more' if len(found) > 10 else '')
         raise NonFiniteCheckpointError(
-            f'checkpoint {source} holds NaN or inf in {len(found)} tensor(s) '
-            f'of its state dict: {shown}. A model loaded from it computes '
-            'NaN (did the training that wrote it diverge?); use an earlier '
-            'checkpoint')
+            f'checkpoint {source} holds NaN (or inf in a GMConv sigma) in '
+            f'{len(found)} tensor(s) of its state dict: {shown}. A model '
+            'loaded from it computes NaN (did the training that wrote it '
+            'diverge?); use an earlier checkpoint')
 
 
 def load_checkpoint_stream(f: BinaryIO, map_location=None, source=None):
@@ -339,13 +415,13 @@ def cached_checkpoint_path(url: str, model_dir: Optional[str] = None) -> str:
     """Where :func:`download_checkpoint` keeps ``url``:
     ``MODEL_DIR/<first 16 hex digits of sha256(url)>_<file name>``.
 
-    ``MODEL_DIR`` defaults to ``<torch hub dir>/checkpoints/by-url``
-    (``$TORCH_HOME/hub/...``). Keyed by the whole URL, so two URLs with the
-    same file name never share a file. Files of torch hub's own cache
-    (``<torch hub dir>/checkpoints/NAME``) are never read.
+    ``MODEL_DIR`` defaults to ``<torch hub dir>/checkpoints``
+    (``$TORCH_HOME/hub/...``); files go to its ``by-url`` folder, keyed by
+    the whole URL, so two URLs with the same file name never share a
+    downloaded file. Nothing is written to torch hub's own files.
     """
-    directory = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints',
-                                      'by-url')
+    directory = osp.join(
+        model_dir or osp.join(torch.hub.get_dir(), 'checkpoints'), 'by-url')
     name = re.sub(r'[^A-Za-z0-9._-]', '_',
                   osp.basename(urlparse(url).path))[-100:] or 'checkpoint'
     key = hashlib.sha256(url.encode()).hexdigest()[:16]
@@ -356,13 +432,22 @@ def download_checkpoint(url: str, model_dir: Optional[str] = None,
                         progress: bool = False) -> str:
     """The local copy of the checkpoint at ``url``, downloaded once.
 
-    The file goes to :func:`cached_checkpoint_path` only after it is whole
+    A file of the URL's name in torch hub's cache (``MODEL_DIR/NAME``,
+    ``MODEL_DIR`` default ``<torch hub dir>/checkpoints``, under
+    ``$TORCH_HOME``) is taken as it is, as ``torch.hub`` takes it: a file
+    placed there beforehand is never downloaded again. Otherwise the file
+    goes to :func:`cached_checkpoint_path` only after it is whole
     (torch hub's ``download_url_to_file`` writes a temporary file), passes
     the SHA-256 check where the URL's file name follows torch hub's
     ``NAME-<sha256 prefix>.EXT`` convention, and looks like a torch
     checkpoint (:func:`checkpoint_file_problem`); then it is renamed into
     place. A download that fails a check is not kept. Nothing is unpacked.
     """
+    hub_file = osp.join(model_dir or osp.join(torch.hub.get_dir(),
+                                              'checkpoints'),
+                        osp.basename(urlparse(url).path))
+    if osp.isfile(hub_file):  # torch hub's cache (or model_dir), as torch
+        return hub_file
     path = cached_checkpoint_path(url, model_dir)
     if osp.isfile(path):
         return path
@@ -441,6 +526,14 @@ def load_from_torchvision(filename, map_location=None):
                           map_location)
 
 
+def mmengine_home() -> str:
+    """mmengine's home folder, where mmengine looks for it:
+    ``$MMENGINE_HOME``, else ``$XDG_CACHE_HOME/mmengine``, else
+    ``~/.cache/mmengine``."""
+    return osp.expanduser(os.getenv('MMENGINE_HOME', osp.join(
+        os.getenv('XDG_CACHE_HOME', '~/.cache'), 'mmengine')))
+
+
 def load_from_openmmlab(filename, map_location=None):
     """``open-mmlab://NAME`` or ``openmmlab://NAME``: a URL or a file in
     mmengine's home, from mmengine's table (and ``open_mmlab.json`` there)."""
@@ -455,15 +548,19 @@ def load_from_openmmlab(filename, map_location=None):
     url = _model_url(f'{prefix}://{name}', urls, 'open-mmlab')
     if url.startswith(('http://', 'https://')):
         return load_from_http(url, map_location)
-    home = mmengine_checkpoint._get_mmengine_home()
-    return load_from_local(osp.join(home, url), map_location)
+    return load_from_local(osp.join(mmengine_home(), url), map_location)
 
 
 def load_from_mmcls(filename, map_location=None):
-    """``mmcls://NAME``: an mmcls classifier's backbone."""
+    """``mmcls://NAME``: an mmcls classifier's backbone (its
+    ``backbone.*`` entries without the prefix, as mmengine's loader)."""
     urls = mmengine_checkpoint.get_mmcls_models()
-    return mmengine_checkpoint._process_mmcls_checkpoint(
-        load_from_http(_model_url(filename, urls, 'mmcls'), map_location))
+    checkpoint = load_from_http(_model_url(filename, urls, 'mmcls'),
+                                map_location)
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    return dict(state_dict=OrderedDict(
+        (k[len('backbone.'):], v) for k, v in state_dict.items()
+        if k.startswith('backbone.')))
 
 
 def load_from_pavi(filename, map_location=None):
@@ -505,19 +602,18 @@ SCHEME_LOADERS = {
 }
 
 
-def unprotected_checkpoint_schemes() -> List[str]:
-    """The scheme prefixes mmengine's ``CheckpointLoader`` knows whose
-    loader is not one of this module's (empty after
-    :func:`install_checkpoint_policy`, unless a package registered more)."""
-    ours = set(SCHEME_LOADERS.values())
-    return [prefix for prefix, loader in CheckpointLoader._schemes.items()
-            if loader not in ours]
-
-
 def install_checkpoint_policy() -> None:
     """Make every mmengine checkpoint scheme load through this policy, and
     allow-list mmengine's types for ``torch.load(weights_only=True)``
-    (torch >= 2.6). Called by ``import mmgmconv``."""
+    (torch >= 2.6), in this process.
+
+    The opt-in: ``import mmgmconv`` does not call it. The project's tools
+    call it first thing and its configs through ``mmgmconv.safe_checkpoints``.
+    Without it, on torch >= 2.6 mmengine cannot load its own training
+    checkpoints (numpy objects in meta and the message hub are refused by
+    ``weights_only``), and on older torch it unpickles with
+    ``weights_only=False``. Calling it again changes nothing.
+    """
     allow_mmengine_checkpoint_types()
     for prefix, loader in SCHEME_LOADERS.items():
         CheckpointLoader.register_scheme(prefix, loader, force=True)

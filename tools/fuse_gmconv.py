@@ -19,10 +19,10 @@ import os.path as osp
 
 import torch
 
-import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv import fuse_gmconv
 from mmgmconv.apis import init_model
 from mmgmconv.atomic_write import atomic_path
+from mmgmconv.checkpoint_safety import install_checkpoint_policy
 from mmgmconv.ops import named_gmconv_layers
 
 
@@ -59,6 +59,7 @@ def check_out(checkpoint: str, out: str, force: bool) -> None:
 
 
 def main():
+    install_checkpoint_policy()  # every checkpoint this tool reads
     args = parse_args()
     check_out(args.checkpoint, args.out, args.force)
     model, ckpt = init_model(args.config, args.checkpoint)

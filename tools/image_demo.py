@@ -49,9 +49,9 @@ from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from PIL import Image
 
-import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.apis import checkpoint_mismatch
 from mmgmconv.atomic_write import sync_and_replace
+from mmgmconv.checkpoint_safety import install_checkpoint_policy
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 #: Default of --max-pixels: a 4096 x 4096 image.
@@ -290,6 +290,7 @@ def segment(args, files, names, scratch):
 
 
 def main():
+    install_checkpoint_policy()  # every checkpoint this tool reads
     args = parse_args()
     files = image_files(args.inputs)
     check_image_sizes(files, args.max_pixels)

@@ -25,13 +25,13 @@ from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
 
-import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv.apis import checkpoint_mismatch
 from mmgmconv.atomic_write import (
     dump_json_atomically,
     partial_path,
     sync_and_replace,
 )
+from mmgmconv.checkpoint_safety import install_checkpoint_policy
 from mmgmconv.utils import (
     add_common_args,
     apply_common_args,
@@ -155,6 +155,7 @@ def enable_tta(cfg, scope):
 
 
 def main():
+    install_checkpoint_policy()  # every checkpoint this tool reads
     args = parse_args()
     cfg = apply_common_args(Config.fromfile(args.config), args)
     scope = cfg.get('default_scope')

@@ -1,7 +1,7 @@
 """Train a detector (mmdet config) or a classifier (mmpretrain config).
 
-Usage as mmdet's tools/train.py; mmgmconv is imported so configs need no
-edit. Distributed: tools/dist_train.sh (torchrun) or tools/slurm_train.sh.
+Usage as mmdet's tools/train.py. Distributed: tools/dist_train.sh (torchrun)
+or tools/slurm_train.sh.
 
 A work dir that already holds the checkpoints of a run (``last_checkpoint``,
 ``epoch_N.pth``, ``iter_N.pth``) is not trained into again from scratch,
@@ -10,7 +10,10 @@ another ``--work-dir``, or pass ``--overwrite`` to delete them and start
 over.
 
 Training stops with an error at the first NaN or infinite loss, naming the
-iteration (StopOnNonFiniteLossHook, added if the config lacks it).
+iteration (StopOnNonFiniteLossHook), and checkpoints survive a crash
+(CrashSafeCheckpointHook); each is added if the config lacks it. Every
+checkpoint the run reads goes through the project's checkpoint policy
+(mmgmconv.checkpoint_safety).
 """
 import argparse
 import os
@@ -21,8 +24,8 @@ from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
-from mmgmconv.engine import StopOnNonFiniteLossHook
+from mmgmconv.checkpoint_safety import install_checkpoint_policy
+from mmgmconv.engine import CrashSafeCheckpointHook, StopOnNonFiniteLossHook
 from mmgmconv.engine.resume import (
     check_resume_checkpoint,
     find_resume_checkpoint,
@@ -71,6 +74,7 @@ def earlier_run_files(work_dir):
 
 
 def main():
+    install_checkpoint_policy()  # every checkpoint this tool reads
     args = parse_args()
     cfg = apply_common_args(Config.fromfile(args.config), args)
     if args.amp:
@@ -100,11 +104,12 @@ def main():
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
     for path, why in skipped:
         runner.logger.warning(f'--resume: skipped {path}: {why}')
-    if not any(isinstance(h, StopOnNonFiniteLossHook) for h in runner.hooks):
-        # the config's own custom_hooks replaced gmconv_imports.py's list
-        runner.register_hook(StopOnNonFiniteLossHook())
-        runner.logger.info('added StopOnNonFiniteLossHook, which the '
-                           "config's custom_hooks left out")
+    for hook_type in (StopOnNonFiniteLossHook, CrashSafeCheckpointHook):
+        if not any(isinstance(h, hook_type) for h in runner.hooks):
+            # the config's own custom_hooks replaced gmconv_imports.py's list
+            runner.register_hook(hook_type())
+            runner.logger.info(f'added {hook_type.__name__}, which the '
+                               "config's custom_hooks left out")
     if earlier and is_main_process():
         for path in earlier:
             os.remove(path)

@@ -7,7 +7,8 @@ _base_ = [
     'mmseg::_base_/models/deeplabv3plus_r50-d8.py',
     '../_base_/datasets/shapes_segmentation.py',
     'mmseg::_base_/default_runtime.py',
-    '../_base_/segmentation/gmconv_r50-d8.py', '../_base_/gmconv_imports.py'
+    '../_base_/segmentation/gmconv_r50-d8.py',
+    '../_base_/toolbox_imports/mmseg.py'
 ]
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
@@ -54,7 +55,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False,
+    checkpoint=dict(type='CheckpointHook', by_epoch=False,
                     interval=max_iters // 3, max_keep_ckpts=1,
                     save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),

@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/models/gmresnet_gmconv.py',
     '../_base_/datasets/shapes_detection.py',
     'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py', '../_base_/gmconv_imports.py'
+    'mmdet::_base_/default_runtime.py', '../_base_/toolbox_imports/mmdet.py'
 ]
 model = dict(
     backbone=dict(
@@ -42,7 +42,7 @@ optim_wrapper = dict(
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(type='AtomicCheckpointHook', interval=4, max_keep_ckpts=1,
+    checkpoint=dict(interval=4, max_keep_ckpts=1,
                     save_last=True),
     visualization=dict(draw=False))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

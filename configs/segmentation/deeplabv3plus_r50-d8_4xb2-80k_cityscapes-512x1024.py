@@ -6,8 +6,6 @@
 # ResNetV1c checkpoint, so that baseline and GMConv start alike.
 _base_ = [
     'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb2-80k_cityscapes-512x1024.py',
-    '../_base_/gmconv_imports.py', '../_base_/in1k_checkpoints.py'
+    '../_base_/toolbox_imports/mmseg.py', '../_base_/in1k_checkpoints.py'
 ]
 model = dict(pretrained=None, backbone=dict(init_cfg=_base_.resnet50_in1k))
-# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py)
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

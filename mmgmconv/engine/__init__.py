@@ -1,5 +1,9 @@
-from .checkpoint_hook import AtomicCheckpointHook  # noqa: F401 (registers it)
+from .atomic_local_backend import AtomicLocalBackend
+from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook
 from .finite_loss_hook import StopOnNonFiniteLossHook
 from .sigma_logger_hook import SigmaLoggerHook, gmconv_sigmas
 
-__all__ = ['SigmaLoggerHook', 'StopOnNonFiniteLossHook', 'gmconv_sigmas']
+__all__ = [
+    'AtomicLocalBackend', 'CrashSafeCheckpointHook', 'SigmaLoggerHook',
+    'StopOnNonFiniteLossHook', 'gmconv_sigmas'
+]

@@ -1,12 +1,11 @@
 """GMConv backbones for mmdet, mmpretrain and mmseg.
 
-They register into the toolboxes' ``MODELS`` the first time that registry is
-searched (see ``mmgmconv.toolbox_registration``); ``mmgmconv.models.GMResNet``
-and the others import their module on first access.
+Each needs its toolbox and registers there when its module is imported:
+through its toolbox's entry module (``mmgmconv.toolboxes.mmdet``,
+``.mmpretrain``, ``.mmseg``), or on first access to
+``mmgmconv.models.GMResNet`` and the others here.
 """
 from importlib import import_module
-
-from ..toolbox_registration import register_on_first_use
 
 # utils first: its ResNet mixin imports gmconv_stages, which imports
 # utils.conv_cfg
@@ -14,14 +13,6 @@ from .utils import GMConvResNetMixin, check_conv_cfg  # isort: skip
 from .gmconv_stages import resolve_stage_conv_cfgs
 
 _BACKBONES = 'mmgmconv.models.backbones.'
-MMDET_MODULES = [_BACKBONES + 'gm_resnet']
-MMPRETRAIN_MODULES = [
-    _BACKBONES + m for m in ('cls_resnet', 'gm_alexnet', 'gm_mobilenet_v2')
-]
-register_on_first_use('mmdet', 'MODELS', MMDET_MODULES)
-MMSEG_MODULES = [_BACKBONES + 'seg_resnet']
-register_on_first_use('mmpretrain', 'MODELS', MMPRETRAIN_MODULES)
-register_on_first_use('mmseg', 'MODELS', MMSEG_MODULES)
 
 _LAZY = {
     'GMResNet': 'gm_resnet',

@@ -65,7 +65,8 @@ def parts_with(model, cls):
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
 def test_config_builds_trains_and_infers(path):
     cfg = Config.fromfile(path)
-    assert cfg.custom_imports['imports'] == ['mmgmconv']
+    assert cfg.custom_imports['imports'] == [
+        'mmgmconv', 'mmgmconv.safe_checkpoints', 'mmgmconv.toolboxes.mmdet']
     stages = tuple(cfg.model.backbone.get('gmconv_stages') or (False, ) * 5)
     with_dcn = cfg.model.backbone.get('dcn') is not None
     init_default_scope('mmdet')

@@ -66,7 +66,8 @@ def test_config_builds_and_steps(path):
     crop, classes, iters, batch = DATASETS[data]
     stages = VARIANTS[variant]
     assert cfg.default_scope == 'mmseg'
-    assert cfg.custom_imports['imports'] == ['mmgmconv']
+    assert cfg.custom_imports['imports'] == [
+        'mmgmconv', 'mmgmconv.safe_checkpoints', 'mmgmconv.toolboxes.mmseg']
     assert cfg.crop_size == crop and cfg.model.data_preprocessor.size == crop
     assert cfg.train_cfg.max_iters == iters
     assert cfg.train_dataloader.batch_size == batch

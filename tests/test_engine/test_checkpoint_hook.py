@@ -21,7 +21,9 @@ from mmengine.fileio import (
 from mmengine.logging import MessageHub, MMLogger
 
 from mmgmconv.atomic_write import write_text_atomically
-from mmgmconv.engine.checkpoint_hook import AtomicCheckpointHook
+from mmengine.hooks import CheckpointHook
+
+from mmgmconv.engine import CrashSafeCheckpointHook
 from mmgmconv.engine.resume import (
     check_resume_checkpoint,
     find_resume_checkpoint,
@@ -37,7 +39,8 @@ CRASH_EXIT_CODE = 77
 # The digits demo cut to 2 iterations of 4 images per epoch, no validation.
 TINY_CFG = """
 _base_ = '{digits}'
-custom_imports = dict(imports=['mmgmconv', 'crash_probe'],
+custom_imports = dict(imports=['mmgmconv', 'mmgmconv.toolboxes.mmpretrain',
+                              'crash_probe'],
                       allow_failed_imports=False)
 train_dataloader = dict(batch_size=4, dataset=dict(indices=8))
 train_cfg = dict(max_epochs=2, val_interval=100)
@@ -282,11 +285,15 @@ def test_outdated_checkpoint_removed_after_the_new_one(tmp_path, out_dir):
                                 prefixes='memory')
     runner = RecordingRunner(tmp_path / 'work')
     os.makedirs(runner.work_dir)
-    hook = AtomicCheckpointHook(interval=1, max_keep_ckpts=1,
-                                out_dir=out_dir)
-    hook.before_train(runner)
+    hook = CheckpointHook(interval=1, max_keep_ckpts=1, out_dir=out_dir)
+    runner.hooks = [hook, CrashSafeCheckpointHook()]
+    for each in runner.hooks:
+        each.before_run(runner)
+    for each in runner.hooks:
+        each.before_train(runner)
     for runner.epoch in range(3):
-        hook.after_train_epoch(runner)
+        for each in runner.hooks:  # in priority order, as the runner's
+            each.after_train_epoch(runner)
     last = str(tmp_path / 'work/epoch_3.pth')
     if out_dir is None:  # local: written as NAME.partial, then renamed
         assert runner.files_while_saving[2] == ['epoch_2.pth',
@@ -301,14 +308,15 @@ def test_outdated_checkpoint_removed_after_the_new_one(tmp_path, out_dir):
     assert (tmp_path / 'work/last_checkpoint').read_text() == last
 
 
-def test_every_config_uses_the_atomic_checkpoint_hook():
+def test_every_config_makes_its_checkpoints_crash_safe():
     configs = [p for p in (ROOT / 'configs').rglob('*.py')
                if '_base_' not in p.parts]
     assert len(configs) > 50
     for path in configs:
         cfg = Config.fromfile(path)
-        assert cfg.default_hooks.checkpoint.type == \
-            AtomicCheckpointHook.__name__, path
+        assert dict(type=CrashSafeCheckpointHook.__name__) in \
+            cfg.custom_hooks, path
+        assert cfg.default_hooks.checkpoint.type == 'CheckpointHook', path
 
 
 def test_resume_fallback_stays_inside_the_work_dir(tmp_path):

@@ -10,14 +10,15 @@ sigma predictor (its input-dependent mask cannot be folded).
 """
 import argparse
 
-import mmgmconv  # noqa: F401
 from mmgmconv import fuse_gmconv
 from mmgmconv.analysis import complexity, is_detector
 from mmgmconv.apis import build_model_from_config
 from mmgmconv.atomic_write import dump_json_atomically
+from mmgmconv.checkpoint_safety import install_checkpoint_policy
 
 
 def main():
+    install_checkpoint_policy()  # every checkpoint this tool reads
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),

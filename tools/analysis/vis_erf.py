@@ -29,9 +29,9 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-import mmgmconv  # noqa: F401,E402
 from mmgmconv.apis import init_model  # noqa: E402
 from mmgmconv.atomic_write import atomic_path  # noqa: E402
+from mmgmconv.checkpoint_safety import install_checkpoint_policy  # noqa: E402
 from mmgmconv.visualization import (  # noqa: E402
     COCO_SIZES,
     effective_receptive_field,
@@ -41,6 +41,7 @@ from mmgmconv.visualization import (  # noqa: E402
 
 
 def main():
+    install_checkpoint_policy()  # every checkpoint this tool reads
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('config')
     parser.add_argument('checkpoints', nargs='+')

@@ -16,9 +16,9 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-import mmgmconv  # noqa: F401,E402
 from mmgmconv.apis import init_model  # noqa: E402
 from mmgmconv.atomic_write import atomic_path  # noqa: E402
+from mmgmconv.checkpoint_safety import install_checkpoint_policy  # noqa: E402
 from mmgmconv.visualization import layer_masks, stage_mean_masks  # noqa
 
 
@@ -63,6 +63,7 @@ def parse_args():
 
 
 def main():
+    install_checkpoint_policy()  # every checkpoint this tool reads
     args = parse_args()
     model, _ = init_model(args.config, args.checkpoint)
     masks = layer_masks(model)

@@ -49,9 +49,9 @@ import sys
 from mmengine.config import DictAction
 from mmengine.runner import load_checkpoint
 
-import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
 from mmgmconv import convert_to_gmconv
 from mmgmconv.apis import init_model
+from mmgmconv.checkpoint_safety import install_checkpoint_policy
 from mmgmconv.deploy import export_onnx
 from mmgmconv.deploy.onnx_export import SUPPORTED_OPSETS
 from mmgmconv.deploy.onnx_verify import max_abs_diff
@@ -205,6 +205,7 @@ def load_model(args):
 
 
 def main():
+    install_checkpoint_policy()  # every checkpoint this tool reads
     args = parse_args()
     model = load_model(args)
     shape = tuple(args.shape)

@@ -17,9 +17,9 @@ import os.path as osp
 
 from mmengine.config import Config
 
-import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
+from mmgmconv.atomic_write import write_text_atomically
+from mmgmconv.checkpoint_safety import install_checkpoint_policy
 from mmgmconv.deploy import build_ort_model
-from mmgmconv.engine.checkpoint_hook import write_text_atomically
 from mmgmconv.utils import (
     add_common_args,
     apply_common_args,
@@ -38,6 +38,7 @@ def parse_args():
 
 
 def main():
+    install_checkpoint_policy()  # every checkpoint this tool reads
     args = parse_args()
     if args.launcher != 'none':
         raise ValueError(f'onnx_test.py runs in one process; got --launcher '

@@ -2,10 +2,10 @@
 # Data in data/cifar100 (python version).
 _base_ = [
     'mmpretrain::_base_/datasets/cifar100_bs16.py',
-    'mmpretrain::_base_/default_runtime.py', '../gmconv_imports.py'
+    'mmpretrain::_base_/default_runtime.py', '../toolbox_imports/mmpretrain.py'
 ]
 train_dataloader = dict(batch_size=128, dataset=dict(download=False))
 val_dataloader = dict(batch_size=128, dataset=dict(download=False))
 test_dataloader = val_dataloader
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=10,
+default_hooks = dict(checkpoint=dict(interval=10,
                                      max_keep_ckpts=2, save_last=True))

@@ -2,7 +2,10 @@
 # download) with a short CPU schedule: the data, schedule and runtime of the
 # classification demo and of the miniature ImageNet step (configs/mini). Not a
 # paper experiment.
-_base_ = ['mmpretrain::_base_/default_runtime.py', '../gmconv_imports.py']
+_base_ = [
+    'mmpretrain::_base_/default_runtime.py',
+    '../toolbox_imports/mmpretrain.py'
+]
 data_preprocessor = dict(
     num_classes=10, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=False)
 train_pipeline = [
@@ -32,5 +35,5 @@ val_cfg = dict()
 test_cfg = dict()
 randomness = dict(seed=0)
 default_hooks = dict(logger=dict(interval=10),
-                     checkpoint=dict(type='AtomicCheckpointHook', interval=10,
+                     checkpoint=dict(interval=10,
                                      max_keep_ckpts=1))

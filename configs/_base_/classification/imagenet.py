@@ -2,7 +2,5 @@
 # (resize the short edge to 256, centre crop 224), top-1 / top-5.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
-    'mmpretrain::_base_/default_runtime.py', '../gmconv_imports.py'
+    'mmpretrain::_base_/default_runtime.py', '../toolbox_imports/mmpretrain.py'
 ]
-# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py)
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

@@ -9,5 +9,6 @@
 Their toolbox-free parts are in ``mmgmconv.models.utils`` (the ResNet mixin)
 and ``mmgmconv.models.layers`` (``ZeroPadShortcut``).
 
-A new backbone module goes into ``mmgmconv/models/__init__.py``'s lists.
+A new backbone module goes into ``_LAZY`` of ``mmgmconv/models/__init__.py``
+and into its toolbox's entry module in ``mmgmconv/toolboxes/``.
 """
