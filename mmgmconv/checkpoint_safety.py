@@ -77,6 +77,8 @@ from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .ops.sgm_conv import FOLDED_KEY
+
 _HISTORY_BUFFER_STATISTICS = ('min', 'max', 'mean', 'current')
 
 #: torch >= 2.6 allow-lists ``(object, 'module.name')`` pairs for
@@ -400,7 +402,28 @@ def load_checkpoint_stream(f: BinaryIO, map_location=None, source=None):
         raise CheckpointError(f'cannot load checkpoint {source}: {problem}')
     checkpoint = _unpickle(f, map_location, source)
     _check_finite(checkpoint, source)
+    mark_folded_layers(checkpoint)
     return checkpoint
+
+
+def mark_folded_layers(checkpoint) -> None:
+    """Put a ``<layer>.gmconv_folded`` entry into the state dict for each
+    layer that ``meta['gmconv_folded']`` names (``tools/fuse_gmconv.py``
+    writes it: their weight already holds ``W * M(sigma)``).
+
+    An :class:`~mmgmconv.SGMConv` given the entry refuses to load (it would
+    mask the weight a second time); the plain convs of mmgmconv's backbones
+    and ``FoldedConv2d`` consume it. The entries exist only in the loaded
+    copy: the file, and a model fused in memory, keep the original
+    architecture's keys.
+    """
+    if not isinstance(checkpoint, dict):
+        return
+    meta, state = checkpoint.get('meta'), checkpoint.get('state_dict')
+    if not (isinstance(meta, dict) and isinstance(state, dict)):
+        return
+    for layer in meta.get(FOLDED_KEY) or ():
+        state[f'{layer}.{FOLDED_KEY}'] = torch.tensor(True)
 
 
 def load_checkpoint_file(path: str, map_location=None, source=None):

@@ -20,3 +20,11 @@ if os.environ.get('PYTEST_XDIST_WORKER_COUNT') and \
     os.environ['OMP_NUM_THREADS'] = str(max(
         1, (os.cpu_count() or 1) //
         int(os.environ['PYTEST_XDIST_WORKER_COUNT'])))
+
+# The tests run under the project's checkpoint policy, as the project's
+# tools and configs do (install_checkpoint_policy; a plain `import mmgmconv`
+# does not install it: tests/test_good_citizen.py checks that in a fresh
+# interpreter).
+from mmgmconv.checkpoint_safety import install_checkpoint_policy  # noqa: E402
+
+install_checkpoint_policy()

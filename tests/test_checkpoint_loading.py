@@ -19,15 +19,16 @@ from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 from torch import nn
 
-import mmgmconv
 from checkpoint_server import NO_PROXY, save_payload_checkpoint, start_server
+from mmgmconv import SGMConv
 from mmgmconv.apis import init_model
 from mmgmconv.checkpoint_safety import (
     CheckpointError,
     NonFiniteCheckpointError,
     UnsafeCheckpointError,
+    SCHEME_LOADERS,
+    allow_checkpoint_types,
     cached_checkpoint_path,
-    unprotected_checkpoint_schemes,
 )
 
 
@@ -120,7 +121,9 @@ def test_payload_url_never_runs_whatever_the_loader(entry, server, tmp_path):
 
 
 def test_every_mmengine_scheme_loads_through_the_policy():
-    assert unprotected_checkpoint_schemes() == []
+    ours = set(SCHEME_LOADERS.values())
+    assert [prefix for prefix, loader in CheckpointLoader._schemes.items()
+            if loader not in ours] == []
 
 
 def _save_weights(path, value):
@@ -237,7 +240,7 @@ class _Masked(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.conv = mmgmconv.SGMConv(3, 4, 3)
+        self.conv = SGMConv(3, 4, 3)
         self.bn = nn.BatchNorm2d(4)
 
 
@@ -303,3 +306,56 @@ def test_getattr_reaches_only_history_buffer_statistics(
                        match=f'refusing to load checkpoint {path}: it asks '
                        f'to build {refused}'):
         _load_checkpoint(str(path))
+
+
+def test_inf_buffers_of_other_layers_load(tmp_path):
+    """A +-inf outside GMConv (an attention mask, a bound) is a value, not a
+    bug: it loads, as with mmengine alone; NaN anywhere does not."""
+    model = nn.Module()
+    model.register_buffer('attn_mask', torch.tensor([0., float('-inf')]))
+    model.register_buffer('bound', torch.tensor(float('inf')))
+    path = tmp_path / 'masked.pth'
+    torch.save({'state_dict': model.state_dict()}, path)
+    loaded = _load_checkpoint(str(path))['state_dict']
+    assert torch.equal(loaded['attn_mask'], model.attn_mask)
+    model.attn_mask[0] = float('nan')
+    torch.save({'state_dict': model.state_dict()}, path)
+    with pytest.raises(NonFiniteCheckpointError,
+                       match=r'attn_mask \(1 NaN, 1 inf of 2\)'):
+        _load_checkpoint(str(path))
+
+
+class UsersOwnMeta:
+    """A type of a user's own in a checkpoint's meta."""
+
+    def __init__(self, value=0):
+        self.value = value
+
+
+def test_refusal_says_how_to_allow_a_trusted_type(tmp_path):
+    path = tmp_path / 'own.pth'
+    torch.save({'state_dict': {}, 'meta': {'own': UsersOwnMeta(3)}}, path)
+    name = f'{__name__}.UsersOwnMeta'
+    with pytest.raises(UnsafeCheckpointError) as info:
+        _load_checkpoint(str(path))
+    assert (f'mmgmconv.checkpoint_safety.allow_checkpoint_types({name})'
+            in str(info.value))
+    assert 'torch.serialization.add_safe_globals' in str(info.value)
+    allow_checkpoint_types(UsersOwnMeta)
+    assert _load_checkpoint(str(path))['meta']['own'].value == 3
+
+
+def test_file_in_torch_hubs_cache_is_used_offline(server, tmp_path,
+                                                  monkeypatch):
+    """Air-gapped nodes pre-place weights in torch hub's cache: the file is
+    used as torch hub uses it, nothing is downloaded."""
+    url = f'{server.url}/resnet50-0676ba61.pth'
+    monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
+                        lambda: {'resnet50': url})
+    hub = tmp_path / 'torch_home/hub/checkpoints'
+    hub.mkdir(parents=True)
+    _save_weights(hub / 'resnet50-0676ba61.pth', 5)
+    server.stop()  # offline
+    loaded = _load_checkpoint('torchvision://resnet50')
+    assert loaded['state_dict']['w'][0] == 5
+    assert server.requests == []

@@ -7,8 +7,9 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
 import mmgmconv
+from mmgmconv.checkpoint_safety import allow_mmengine_checkpoint_types
 
-CAN_ALLOW_LIST = mmgmconv.allow_mmengine_checkpoint_types()
+CAN_ALLOW_LIST = allow_mmengine_checkpoint_types()
 # torch < 2.6 loads with weights_only=False by default
 DEFAULT_IS_WEIGHTS_ONLY = tuple(
     int(v) for v in torch.__version__.split('+')[0].split('.')[:2]) >= (2, 6)

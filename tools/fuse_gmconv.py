@@ -19,11 +19,11 @@ import os.path as osp
 
 import torch
 
-from mmgmconv import fuse_gmconv
+from mmgmconv import SGMConv, fuse_gmconv
 from mmgmconv.apis import init_model
 from mmgmconv.atomic_write import atomic_path
 from mmgmconv.checkpoint_safety import install_checkpoint_policy
-from mmgmconv.ops import named_gmconv_layers
+from mmgmconv.ops import FOLDED_KEY, named_gmconv_layers
 
 
 def parse_args():
@@ -63,10 +63,15 @@ def main():
     args = parse_args()
     check_out(args.checkpoint, args.out, args.force)
     model, ckpt = init_model(args.config, args.checkpoint)
+    folded = [n for n, m in named_gmconv_layers(model)
+              if isinstance(m, SGMConv)]
     model = fuse_gmconv(model)
     kept = [n for n, _ in named_gmconv_layers(model)]  # D-GMConv only now
+    # the layers whose weight is W * M: the project's loaders refuse to
+    # load them into an S-GMConv (mmgmconv.checkpoint_safety)
     meta = dict(ckpt.get('meta', {}), gmconv_fused=True,
                 source_checkpoint=args.checkpoint)
+    meta[FOLDED_KEY] = folded
     with atomic_path(args.out) as partial:
         torch.save(dict(meta=meta, state_dict=model.state_dict()), partial)
     print(f'fused checkpoint written to {args.out}' +

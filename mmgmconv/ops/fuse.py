@@ -12,13 +12,16 @@ def fuse_gmconv(model: nn.Module) -> nn.Module:
     Works in place and returns ``model`` (or the folded conv if ``model`` is
     itself an ``SGMConv``); the inverse of :func:`convert_to_gmconv`. The
     result computes the same outputs with the parameters of a plain-conv
-    network. An ``SGMConv`` used at several places becomes one plain conv
-    used at all of them. Each folded conv is marked
-    (:func:`~mmgmconv.ops.sgm_conv.mark_folded`): its state dict carries
-    ``<name>.gmconv_folded``, so the checkpoint cannot be loaded into an
-    ``SGMConv`` and masked a second time, and ``convert_to_gmconv`` refuses
-    it. ``DGMConv`` layers cannot be folded (their mask
-    depends on the input) and are left as they are.
+    network: a converted model (:func:`convert_to_gmconv`) becomes exactly
+    the original architecture, with the same module types and state-dict
+    keys, loadable strictly into the unconverted model. An ``SGMConv`` used
+    at several places becomes one plain conv used at all of them. Each
+    folded conv carries an attribute
+    (:func:`~mmgmconv.ops.sgm_conv.mark_folded`) so that
+    ``convert_to_gmconv`` refuses it; a checkpoint of folded layers is
+    guarded by its meta (``tools/fuse_gmconv.py``). ``DGMConv`` layers
+    cannot be folded (their mask depends on the input) and are left as
+    they are.
     """
     return _fuse(model, {})
 

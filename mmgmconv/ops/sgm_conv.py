@@ -7,8 +7,11 @@ from torch import Tensor, nn
 
 from .gaussian_mask import check_sigma_init, gaussian_mask
 
-#: State-dict key (under a conv's prefix) that marks a conv whose weight
-#: already holds a folded S-GMConv mask, ``W * M(sigma)``.
+#: The key of a folded S-GMConv. In a checkpoint's ``meta`` (written by
+#: ``tools/fuse_gmconv.py``): the names of the layers whose weight holds
+#: ``W * M(sigma)``; the project's checkpoint policy turns it into a
+#: ``<layer>.gmconv_folded`` state-dict entry per layer (as checkpoints of
+#: mmgmconv 0.x carried), which an :class:`SGMConv` refuses to load.
 FOLDED_KEY = 'gmconv_folded'
 
 
@@ -24,44 +27,36 @@ def mask_is_all_ones(kernel_size: Tuple[int, int]) -> bool:
     return max(kernel_size) <= 2
 
 
-def _write_folded_marker(module, state_dict, prefix, local_metadata):
-    state_dict[prefix + FOLDED_KEY] = torch.tensor(True)
-
-
-def _pop_folded_marker(module, state_dict, prefix, *args):
-    state_dict.pop(prefix + FOLDED_KEY, None)
-
-
 def mark_folded(conv: nn.Conv2d) -> nn.Conv2d:
     """Mark ``conv`` as holding a folded S-GMConv weight; returns it.
 
-    Its state dict then carries ``FOLDED_KEY`` (a bool tensor, so it
-    survives ``torch.save`` / ``torch.load(weights_only=True)``, mmengine's
-    ``get_state_dict`` / ``save_checkpoint`` and every loader's prefix
-    handling, which keep keys but not ``_metadata``), and the conv consumes
-    that key when it loads. An :class:`SGMConv` that is given the key
-    refuses to load (it would mask the weight a second time); a plain conv
-    of an mmgmconv backbone drops it. Our choice of marker: the paper folds
-    masks after training but does not store folded weights.
+    An attribute only: type, parameters and state-dict keys stay those of
+    ``nn.Conv2d``, so a fused model is exactly the original architecture.
+    :func:`~mmgmconv.convert_to_gmconv` refuses a marked conv (a new mask
+    would be a second one) and the backbones' layout log names it.
     """
-    conv._register_state_dict_hook(_write_folded_marker)
-    conv._register_load_state_dict_pre_hook(_pop_folded_marker,
-                                            with_module=True)
     conv.gmconv_folded = True
     return conv
 
 
 def is_folded(conv: nn.Module) -> bool:
-    """Whether ``conv`` was marked by :func:`mark_folded`."""
+    """Whether ``conv`` holds a folded S-GMConv weight
+    (:func:`mark_folded`, :class:`FoldedConv2d`)."""
     return getattr(conv, 'gmconv_folded', False)
 
 
-@MODELS.register_module('FoldedConv2d')
-def folded_conv2d(*args, **kwargs) -> nn.Conv2d:
-    """A ``nn.Conv2d`` marked by :func:`mark_folded`: what an S-GMConv
-    becomes in ``deploy=True`` backbones, as :func:`fuse_gmconv` leaves it
-    (conv config ``dict(type='FoldedConv2d')``)."""
-    return mark_folded(nn.Conv2d(*args, **kwargs))
+@MODELS.register_module()
+class FoldedConv2d(nn.Conv2d):
+    """A ``nn.Conv2d`` holding a folded S-GMConv weight: what an S-GMConv
+    is in ``deploy=True`` backbones (conv config
+    ``dict(type='FoldedConv2d')``). Same parameters and state-dict keys as
+    ``nn.Conv2d``; a ``gmconv_folded`` entry of a folded checkpoint is
+    consumed on loading."""
+    gmconv_folded = True
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        state_dict.pop(prefix + FOLDED_KEY, None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 @MODELS.register_module('SGMConv')
@@ -86,9 +81,11 @@ class SGMConv(nn.Conv2d):
     ``deploy=True`` builds that structure): the paper's "no extra
     inference-time computational overhead" (Sec. III).
 
-    A checkpoint written from folded layers (:func:`mark_folded`) cannot be
-    loaded into an S-GMConv with a mask: it raises a ``ValueError`` saying
-    how to load it, instead of masking ``W * M`` a second time.
+    A folded checkpoint (``meta['gmconv_folded']``, written by
+    ``tools/fuse_gmconv.py``, read through the project's checkpoint policy)
+    cannot be loaded into an S-GMConv with a mask: it raises a
+    ``ValueError`` saying how to load it, instead of masking ``W * M`` a
+    second time.
 
     After ``to_empty()``, :meth:`reset_parameters` restores ``sigma_init``.
 
@@ -151,8 +148,8 @@ class SGMConv(nn.Conv2d):
 
     @torch.no_grad()
     def to_plain_conv(self) -> nn.Conv2d:
-        """A ``nn.Conv2d`` with the mask folded into its weight, marked by
-        :func:`mark_folded`."""
+        """A ``nn.Conv2d`` with the mask folded into its weight (marked by
+        :func:`mark_folded`, an attribute only)."""
         conv = nn.Conv2d(
             self.in_channels,
             self.out_channels,

@@ -1,18 +1,15 @@
-import io
 import re
 
 import pytest
 import torch
 from mmengine.model import BaseModule
-from mmengine.runner import load_checkpoint, save_checkpoint
+from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import get_state_dict
-from mmengine.runner.checkpoint import (
-    load_state_dict as mmengine_load_state_dict,
-)
 from torch import nn
 
 from mmgmconv import DGMConv, SGMConv, convert_to_gmconv, fuse_gmconv
-from mmgmconv.ops import FOLDED_KEY, is_folded
+from mmgmconv.ops import FOLDED_KEY
+from mmgmconv.ops.sgm_conv import FoldedConv2d
 
 #: the SGMConv layers of small_net(SGMConv, stem=SGMConv)
 FOLDED_NAMES = ('0', '3.0', '3.3', '3.4', '3.5')
@@ -58,12 +55,11 @@ def test_fold_matches_and_has_plain_params():
     assert (after - before).abs().max() <= 1e-5
     plain = small_net(nn.Conv2d)
     assert n_params(fused) == n_params(plain)
-    markers = {f'{name}.{FOLDED_KEY}' for name in FOLDED_NAMES}
-    assert set(fused.state_dict()) == set(plain.state_dict()) | markers
-    # a stock plain model: the markers are the only unexpected keys
-    result = plain.load_state_dict(fused.state_dict(), strict=False)
-    assert set(result.unexpected_keys) == markers
-    assert result.missing_keys == []
+    # exactly the original architecture: types, keys, a strict load
+    assert [type(m) for m in fused.modules()] == \
+        [type(m) for m in plain.modules()]
+    assert list(fused.state_dict()) == list(plain.state_dict())
+    plain.load_state_dict(fused.state_dict(), strict=True)
     with torch.no_grad():
         assert (plain.eval()(x) - before).abs().max() <= 1e-5
 
@@ -102,26 +98,32 @@ def fused_small_net():
     return fuse_gmconv(net)
 
 
-def test_marker_survives_save_and_load(tmp_path):
-    fused = fused_small_net()
-    markers = {f'{n}.{FOLDED_KEY}' for n in FOLDED_NAMES}
-    buffer = io.BytesIO()
-    torch.save(dict(meta=dict(), state_dict=fused.state_dict()), buffer)
-    buffer.seek(0)
-    loaded = torch.load(buffer, weights_only=True)['state_dict']
-    assert markers <= set(loaded)
-    assert markers <= set(get_state_dict(fused))
-    save_checkpoint(dict(state_dict=get_state_dict(fused)),
-                    str(tmp_path / 'fused.pth'))
-    ckpt = torch.load(tmp_path / 'fused.pth', weights_only=True)
-    assert markers <= set(ckpt['state_dict'])
-    # a fused model saved again keeps its markers; a deep copy too
-    again = small_net(nn.Conv2d)
-    for name in FOLDED_NAMES:
-        assert not is_folded(again.get_submodule(name))
-    assert markers <= set(fuse_gmconv(fused).state_dict())
+def save_fused_checkpoint(path, state, prefix=''):
+    """A fused checkpoint as tools/fuse_gmconv.py writes it: the state dict
+    (keys under ``prefix``) and a meta naming the folded layers."""
+    torch.save(dict(meta={FOLDED_KEY: [prefix + n for n in FOLDED_NAMES]},
+                    state_dict={prefix + k: v for k, v in state.items()}),
+               path)
+
+
+def test_fused_checkpoint_holds_no_marker_entries(tmp_path):
+    """The meta names the folded layers; the state dict is the plain
+    architecture's, in the file and in memory (a deep copy too); read
+    through the policy, each named layer gets its entry."""
     import copy
-    assert markers <= set(copy.deepcopy(fused).state_dict())
+
+    from mmgmconv.checkpoint_safety import load_checkpoint_file
+    fused = fused_small_net()
+    plain_keys = set(small_net(nn.Conv2d).state_dict())
+    assert set(get_state_dict(fused)) == plain_keys
+    assert set(copy.deepcopy(fused).state_dict()) == plain_keys
+    path = str(tmp_path / 'fused.pth')
+    save_fused_checkpoint(path, fused.state_dict())
+    raw = torch.load(path, weights_only=True)
+    assert set(raw['state_dict']) == plain_keys
+    markers = {f'{n}.{FOLDED_KEY}' for n in FOLDED_NAMES}
+    assert set(load_checkpoint_file(path)['state_dict']) == \
+        plain_keys | markers
 
 
 def sgmconv_models():
@@ -131,17 +133,17 @@ def sgmconv_models():
             'convert_to_gmconv': converted}
 
 
+# Every loader that reads the file through the project's checkpoint policy
+# (tests/conftest.py installs it, as the tools and configs do). torch's own
+# load_state_dict of a bare state dict sees no meta: strictly it refuses for
+# the missing sigmas; non-strictly is the caller's choice to take what fits.
 LOADERS = {
-    'torch strict': lambda m, sd, path: m.load_state_dict(sd),
-    'torch non-strict': lambda m, sd, path: m.load_state_dict(sd, False),
-    'mmengine load_state_dict': lambda m, sd, path: mmengine_load_state_dict(
-        m, sd, strict=False),
-    'mmengine load_checkpoint strict': lambda m, sd, path: load_checkpoint(
+    'mmengine load_checkpoint strict': lambda m, path: load_checkpoint(
         m, path, strict=True),
-    'mmengine load_checkpoint': lambda m, sd, path: load_checkpoint(
+    'mmengine load_checkpoint': lambda m, path: load_checkpoint(
         m, path, strict=False),
-    'init_cfg Pretrained': lambda m, sd, path: pretrained(m, path, None),
-    'init_cfg Pretrained prefix': lambda m, sd, path: pretrained(
+    'init_cfg Pretrained': lambda m, path: pretrained(m, path, None),
+    'init_cfg Pretrained prefix': lambda m, path: pretrained(
         m, path, 'backbone.'),
 }
 
@@ -161,31 +163,34 @@ def test_folded_checkpoint_into_sgmconv_raises_how_to_load(
         tmp_path, loader, model):
     """Loaded into S-GMConv layers, the folded weight W * M was masked again
     (no sigma key: 'missing keys' only); now every loader stops."""
-    state = fused_small_net().state_dict()
-    keyed = {f'backbone.net.{k}': v for k, v in state.items()} \
-        if 'prefix' in loader else {f'net.{k}': v for k, v in state.items()} \
-        if 'Pretrained' in loader else state
+    prefix = ('backbone.net.' if 'prefix' in loader else
+              'net.' if 'Pretrained' in loader else '')
     path = str(tmp_path / 'fused.pth')
-    torch.save(dict(meta=dict(), state_dict=keyed), path)
+    save_fused_checkpoint(path, fused_small_net().state_dict(), prefix)
     net = sgmconv_models()[model]
     with pytest.raises(ValueError, match=r'^(net\.)?0: ' + re.escape(
             'the checkpoint holds a folded S-GMConv (key ') + r'(net\.)?' +
             re.escape(f'0.{FOLDED_KEY}') + '.*would mask it a second time.*'
             r'model\.backbone\.deploy=True'):
-        LOADERS[loader](net, state, path)
+        LOADERS[loader](net, path)
+
+
+def test_bare_fused_state_dict_into_sgmconv_is_refused_strictly():
+    net = sgmconv_models()['convert_to_gmconv']
+    with pytest.raises(RuntimeError, match=r'Missing key.*0\.sigma'):
+        net.load_state_dict(fused_small_net().state_dict())
 
 
 @pytest.mark.parametrize('loader', list(LOADERS))
 def test_folded_checkpoint_into_folded_model_loads(tmp_path, loader):
     fused = fused_small_net()
-    state = fused.state_dict()
-    keyed = {f'backbone.net.{k}': v for k, v in state.items()} \
-        if 'prefix' in loader else {f'net.{k}': v for k, v in state.items()} \
-        if 'Pretrained' in loader else state
+    prefix = ('backbone.net.' if 'prefix' in loader else
+              'net.' if 'Pretrained' in loader else '')
     path = str(tmp_path / 'fused.pth')
-    torch.save(dict(meta=dict(), state_dict=keyed), path)
-    target = fuse_gmconv(small_net(SGMConv, stem=SGMConv))
-    LOADERS[loader](target, state, path)
+    save_fused_checkpoint(path, fused.state_dict(), prefix)
+    # as deploy=True builds it: FoldedConv2d where S-GMConv was
+    target = small_net(FoldedConv2d, stem=FoldedConv2d)
+    LOADERS[loader](target, path)
     for (name, a), b in zip(fused.state_dict().items(),
                             target.state_dict().values()):
         assert torch.equal(a, b), name
