@@ -23,10 +23,10 @@ from checkpoint_server import NO_PROXY, save_payload_checkpoint, start_server
 from mmgmconv import SGMConv
 from mmgmconv.apis import init_model
 from mmgmconv.checkpoint_safety import (
+    SCHEME_LOADERS,
     CheckpointError,
     NonFiniteCheckpointError,
     UnsafeCheckpointError,
-    SCHEME_LOADERS,
     allow_checkpoint_types,
     cached_checkpoint_path,
 )

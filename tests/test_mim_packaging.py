@@ -152,3 +152,40 @@ def test_mim_finds_the_editable_install_without_pythonpath(tmp_path):
         [sys.executable, '-m', 'mim', 'search', 'mmgmconv', '--valid-config'],
         cwd=tmp_path, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+EXTERNAL_CONFIG = """
+from mmengine.config import read_base
+
+with read_base():
+    from mmgmconv.configs.gmconv import *  # noqa: F401,F403
+
+model = dict(backbone=dict(type='GMResNet', depth=50,
+                           gmconv_stages=(True, True, False, False, False),
+                           stem_conv_cfg=dgmconv, conv_cfg=sgmconv))
+"""
+LOAD_AND_PRINT = ('from mmengine.config import Config; '
+                  "print(Config.fromfile('my_config.py').model.backbone)")
+
+
+def load_external_config(tmp_path, pythonpath):
+    """A config in a folder outside the repository that reaches the GMConv
+    blocks of an installed mmgmconv (docs/user_guides/train_test.md)."""
+    (tmp_path / 'my_config.py').write_text(EXTERNAL_CONFIG)
+    run = subprocess.run([sys.executable, '-c', LOAD_AND_PRINT], cwd=tmp_path,
+                         env=dict(os.environ, PYTHONPATH=str(pythonpath)),
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "'type': 'DGMConv'" in run.stdout
+    assert "'type': 'SGMConv', 'sigma_init': 5.0" in run.stdout
+
+
+def test_external_config_reaches_the_gmconv_blocks_of_a_wheel(
+        installed_wheel, tmp_path):
+    load_external_config(tmp_path, installed_wheel)
+
+
+def test_external_config_reaches_the_gmconv_blocks_of_the_checkout(
+        tmp_path):
+    """An editable install, with the checkout on PYTHONPATH (as for mim)."""
+    load_external_config(tmp_path, ROOT)

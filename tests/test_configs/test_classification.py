@@ -140,7 +140,8 @@ def test_paper_row_has_its_config(row):
 def test_config_builds_and_steps(path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports['imports'] == [
-        'mmgmconv', 'mmgmconv.safe_checkpoints', 'mmgmconv.toolboxes.mmpretrain']
+        'mmgmconv', 'mmgmconv.safe_checkpoints',
+        'mmgmconv.toolboxes.mmpretrain']
     size = 32 if 'cifar' in path.stem else 64
     check_config_states_conv_types(path, cfg)
     torch.manual_seed(0)

@@ -18,11 +18,10 @@ from mmengine.fileio import (
     get_file_backend,
     register_backend,
 )
+from mmengine.hooks import CheckpointHook
 from mmengine.logging import MessageHub, MMLogger
 
 from mmgmconv.atomic_write import write_text_atomically
-from mmengine.hooks import CheckpointHook
-
 from mmgmconv.engine import CrashSafeCheckpointHook
 from mmgmconv.engine.resume import (
     check_resume_checkpoint,
