@@ -162,7 +162,7 @@ with read_base():
 
 model = dict(backbone=dict(type='GMResNet', depth=50,
                            gmconv_stages=(True, True, False, False, False),
-                           stem_conv_cfg=dgmconv, conv_cfg=sgmconv))
+                           gmconv_cfg=dict(stem=dgmconv, body=sgmconv)))
 """
 LOAD_AND_PRINT = ('from mmengine.config import Config; '
                   "print(Config.fromfile('my_config.py').model.backbone)")

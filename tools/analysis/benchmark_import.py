@@ -57,6 +57,10 @@ def main():
     print(f'{"difference":24s} '
           f'{statistics.median(o[0] - b[0] for o, b in zip(ours, base)):9.2f} '
           f'{statistics.median(o[1] - b[1] for o, b in zip(ours, base)):9.2f}')
+    print(f'{"ratio":24s} '
+          f'{statistics.median(o[0] / b[0] for o, b in zip(ours, base)):9.2f} '
+          f'{statistics.median(o[1] / b[1] for o, b in zip(ours, base)):9.2f}'
+          '   (median of the paired ratios, mmgmconv / torch + mmcv.cnn)')
 
 
 if __name__ == '__main__':
