@@ -55,7 +55,7 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from ..analysis import is_detector
-from ..engine.checkpoint_hook import sync_and_replace
+from ..atomic_write import sync_and_replace
 from ..ops import fuse_gmconv
 from .seg_export import (
     SegmentorLogits,

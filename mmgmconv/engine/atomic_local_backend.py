@@ -1,6 +1,6 @@
 """A local file backend whose writes never leave a partial file behind a
 name: mmengine's public file-backend extension point, used by
-:class:`~mmgmconv.engine.checkpoint_hook.AtomicCheckpointHook`."""
+:class:`~mmgmconv.engine.crash_safe_checkpoint_hook.CrashSafeCheckpointHook`."""
 from mmengine.fileio import LocalBackend, register_backend
 
 from ..atomic_write import PARTIAL_SUFFIX, sync_and_replace
