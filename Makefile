@@ -41,6 +41,7 @@ COMPAT_TESTS := tests/test_ops/test_gaussian_mask.py \
 	tests/test_ops/test_fuse.py \
 	tests/test_models/test_backbones/test_gm_resnet.py \
 	tests/test_checkpoint_safety.py tests/test_checkpoint_loading.py \
+	tests/test_good_citizen.py \
 	tests/test_optional_toolboxes.py tests/test_cross_stack_checkpoints.py \
 	"tests/test_configs/test_detection_configs.py::test_config_builds_trains_and_infers[faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco]" \
 	"tests/test_configs/test_classification.py::test_config_builds_and_steps[resnet20-gmconv_1xb128_cifar10]"

@@ -27,36 +27,40 @@ def mask_is_all_ones(kernel_size: Tuple[int, int]) -> bool:
     return max(kernel_size) <= 2
 
 
+def _drop_folded_entry(module, state_dict, prefix, *args) -> None:
+    state_dict.pop(prefix + FOLDED_KEY, None)
+
+
 def mark_folded(conv: nn.Conv2d) -> nn.Conv2d:
     """Mark ``conv`` as holding a folded S-GMConv weight; returns it.
 
-    An attribute only: type, parameters and state-dict keys stay those of
-    ``nn.Conv2d``, so a fused model is exactly the original architecture.
-    :func:`~mmgmconv.convert_to_gmconv` refuses a marked conv (a new mask
-    would be a second one) and the backbones' layout log names it.
+    Type, parameters and state-dict keys stay those of ``nn.Conv2d``, so a
+    fused model is exactly the original architecture. The mark is an
+    attribute and a load pre-hook: the conv consumes the
+    ``<layer>.gmconv_folded`` entry of a folded checkpoint, and
+    :func:`~mmgmconv.convert_to_gmconv` refuses it (a new mask would be a
+    second one); the backbones' layout log names it.
     """
     conv.gmconv_folded = True
+    conv.register_load_state_dict_pre_hook(_drop_folded_entry)
     return conv
 
 
 def is_folded(conv: nn.Module) -> bool:
     """Whether ``conv`` holds a folded S-GMConv weight
-    (:func:`mark_folded`, :class:`FoldedConv2d`)."""
+    (:func:`mark_folded`)."""
     return getattr(conv, 'gmconv_folded', False)
 
 
 @MODELS.register_module()
 class FoldedConv2d(nn.Conv2d):
-    """A ``nn.Conv2d`` holding a folded S-GMConv weight: what an S-GMConv
-    is in ``deploy=True`` backbones (conv config
-    ``dict(type='FoldedConv2d')``). Same parameters and state-dict keys as
-    ``nn.Conv2d``; a ``gmconv_folded`` entry of a folded checkpoint is
-    consumed on loading."""
-    gmconv_folded = True
+    """The conv config ``dict(type='FoldedConv2d')``: what an S-GMConv is in
+    ``deploy=True`` backbones. Builds an ``nn.Conv2d`` marked by
+    :func:`mark_folded`, the module :func:`fuse_gmconv` leaves, so that a
+    ``deploy=True`` backbone and a fused one have the same module types."""
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        state_dict.pop(prefix + FOLDED_KEY, None)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+    def __new__(cls, *args, **kwargs) -> nn.Conv2d:
+        return mark_folded(nn.Conv2d(*args, **kwargs))
 
 
 @MODELS.register_module('SGMConv')

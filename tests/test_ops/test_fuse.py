@@ -190,6 +190,8 @@ def test_folded_checkpoint_into_folded_model_loads(tmp_path, loader):
     save_fused_checkpoint(path, fused.state_dict(), prefix)
     # as deploy=True builds it: FoldedConv2d where S-GMConv was
     target = small_net(FoldedConv2d, stem=FoldedConv2d)
+    assert {type(m) for m in target.modules()} == {
+        type(m) for m in fused.modules()}
     LOADERS[loader](target, path)
     for (name, a), b in zip(fused.state_dict().items(),
                             target.state_dict().values()):
@@ -212,3 +214,25 @@ def test_convert_refuses_a_folded_conv():
     with pytest.raises(TypeError, match=r"0 \(a folded S-GMConv "
                        r'\(fuse_gmconv\): its weight already holds'):
         convert_to_gmconv(fused)
+
+
+@pytest.mark.parametrize('name', ['timm:regnetx_002', 'timm:efficientnet_b0',
+                                  'torchvision:googlenet'])
+def test_fused_model_loads_strictly_into_the_unconverted_one(name):
+    """convert_to_gmconv then fuse_gmconv: the original architecture again,
+    whose state dict a fresh model of it loads with strict=True."""
+    library, arch = name.split(':')
+    if library == 'timm':
+        timm = pytest.importorskip('timm')
+        build = lambda: timm.create_model(arch, pretrained=False)  # noqa
+    else:
+        import torchvision
+        build = lambda: torchvision.models.get_model(  # noqa
+            arch, weights=None, aux_logits=False, init_weights=False)
+    model = build()
+    types = [type(m) for m in model.modules()]
+    fused = fuse_gmconv(convert_to_gmconv(model))
+    assert [type(m) for m in fused.modules()] == types
+    fresh = build()
+    assert list(fresh.state_dict()) == list(fused.state_dict())
+    fresh.load_state_dict(fused.state_dict(), strict=True)

@@ -14,6 +14,7 @@ from mmengine.runner.checkpoint import (
 from torch import nn
 
 from mmgmconv import DGMConv, GMResNet, SGMConv, fuse_gmconv
+from mmgmconv.ops import FOLDED_KEY
 
 #: The paper's GMConv (configs/_base_/models/gmresnet_gmconv.py, its
 #: default arguments): the GMConv ResNets have no default of their own.
@@ -195,9 +196,12 @@ def trained_all_gmconv(depth=50):
     return gm
 
 
-def save_mmpretrain_style(model, path):
-    """The layout of an mmpretrain classifier checkpoint."""
-    torch.save(dict(meta=dict(), state_dict={
+def save_mmpretrain_style(model, path, folded=()):
+    """The layout of an mmpretrain classifier checkpoint; ``folded``: the
+    backbone's layers whose weight holds a folded mask, which
+    tools/fuse_gmconv.py names in the meta."""
+    meta = {FOLDED_KEY: [f'backbone.{n}' for n in folded]} if folded else {}
+    torch.save(dict(meta=meta, state_dict={
         f'backbone.{k}': v for k, v in model.state_dict().items()}), path)
 
 
@@ -416,8 +420,10 @@ def test_table_v_configs_state_what_they_freeze(detector):
 
 def test_fused_checkpoint_into_gmresnet_and_stock_resnet(tmp_path):
     gm = trained_all_gmconv(18)
+    folded = [n for n, m in gm.named_modules()
+              if isinstance(m, SGMConv) and m.sigma is not None]
     fused = fuse_gmconv(copy.deepcopy(gm))
-    save_mmpretrain_style(fused, tmp_path / 'fused.pth')
+    save_mmpretrain_style(fused, tmp_path / 'fused.pth', folded)
     init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'fused.pth'),
                     prefix='backbone.')
     # S-GMConv layers (ours or a stock ResNet's conv_cfg): a clear stop
