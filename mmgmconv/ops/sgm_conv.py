@@ -6,6 +6,7 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 
 from .gaussian_mask import check_sigma_init, gaussian_mask
+from .load_hooks import register_load_pre_hook
 
 #: The key of a folded S-GMConv. In a checkpoint's ``meta`` (written by
 #: ``tools/fuse_gmconv.py``): the names of the layers whose weight holds
@@ -42,7 +43,7 @@ def mark_folded(conv: nn.Conv2d) -> nn.Conv2d:
     second one); the backbones' layout log names it.
     """
     conv.gmconv_folded = True
-    conv.register_load_state_dict_pre_hook(_drop_folded_entry)
+    register_load_pre_hook(conv, _drop_folded_entry)
     return conv
 
 

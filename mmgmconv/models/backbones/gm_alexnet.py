@@ -4,6 +4,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ...ops.load_hooks import register_load_pre_hook
 from ..utils import (
     GMConvDeployMixin,
     check_conv_cfg,
@@ -40,8 +41,7 @@ class GMAlexNet(GMConvDeployMixin, BaseBackbone):
         stem_conv_cfg = deploy_conv_cfg(stem_conv_cfg, deploy)
         conv_cfg = deploy_conv_cfg(conv_cfg, deploy)
         self.deploy = deploy
-        self._register_load_state_dict_pre_hook(
-            fold_gmconv_checkpoint, with_module=True)
+        register_load_pre_hook(self, fold_gmconv_checkpoint)
         if not isinstance(num_classes, int) or num_classes == 0 or \
                 num_classes < -1:
             raise ValueError(f'num_classes must be -1 (no classifier) or a '

@@ -3,6 +3,7 @@ from mmcv.cnn import build_conv_layer
 from mmpretrain.models.backbones import MobileNetV2
 from mmpretrain.registry import MODELS
 
+from ...ops.load_hooks import register_load_pre_hook
 from ..utils import (
     GMConvDeployMixin,
     check_conv_cfg,
@@ -40,8 +41,7 @@ class GMMobileNetV2(GMConvDeployMixin, MobileNetV2):
         kwargs['conv_cfg'] = deploy_conv_cfg(kwargs.get('conv_cfg'), deploy)
         super().__init__(**kwargs)
         self.deploy = deploy
-        self._register_load_state_dict_pre_hook(
-            fold_gmconv_checkpoint, with_module=True)
+        register_load_pre_hook(self, fold_gmconv_checkpoint)
         if stem_conv_cfg is not None:
             old = self.conv1.conv
             self.conv1.conv = build_conv_layer(

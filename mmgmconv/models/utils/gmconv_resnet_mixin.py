@@ -1,5 +1,6 @@
 """Per-part conv configs for any OpenMMLab ResNet (mmdet's, mmpretrain's,
 mmseg's)."""
+from ...ops.load_hooks import register_load_pre_hook
 from ..gmconv_stages import resolve_stage_conv_cfgs
 from .deploy import GMConvDeployMixin, deploy_conv_cfg
 from .fold_on_load import fold_gmconv_checkpoint
@@ -60,8 +61,7 @@ class GMConvResNetMixin(GMConvDeployMixin):
             kwargs.update(dcn=dcn, stage_with_dcn=stage_with_dcn)
         super().__init__(
             *args, conv_cfg=conv_cfg, num_stages=num_stages, **kwargs)
-        self._register_load_state_dict_pre_hook(
-            fold_gmconv_checkpoint, with_module=True)
+        register_load_pre_hook(self, fold_gmconv_checkpoint)
         stem = self.stem if getattr(self, 'deep_stem', False) else self.conv1
         stages = list(self.res_layers)
         log_gmconv_layout(
