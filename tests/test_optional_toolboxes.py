@@ -1,4 +1,5 @@
-"""mmgmconv without mmdet / mmpretrain, and its lazy registration with them.
+"""mmgmconv without mmdet / mmpretrain, and its registration with them
+through the toolboxes' entry modules (``mmgmconv.toolboxes.*``).
 
 Each check runs in a fresh interpreter: one with the toolboxes hidden (their
 import fails as if they were not installed), one to see what
@@ -95,7 +96,7 @@ except ModuleNotFoundError as e:
 def test_other_toolbox_still_registers():
     """mmdet hidden: the mmpretrain backbones still build, and back."""
     code = HIDE.format(hidden=['mmdet']) + """
-import mmgmconv
+import mmgmconv.toolboxes.mmpretrain
 from mmpretrain.registry import MODELS
 m = MODELS.build(dict(type='GMResNet_CIFAR', depth=18,
                       gmconv_stages=(True, True, False, False, False),
@@ -106,7 +107,7 @@ print(type(m).__name__)
     # the last line: the build logs where its GMConv is first
     assert run_python(code).splitlines()[-1] == 'GMResNet_CIFAR'
     code = HIDE.format(hidden=['mmpretrain']) + """
-import mmgmconv
+import mmgmconv.toolboxes.mmdet
 from mmdet.registry import MODELS
 m = MODELS.build(dict(type='GMResNet', depth=18,
                       gmconv_stages=(True, False, False, False, False),
@@ -130,32 +131,26 @@ print(json.dumps(sorted(sys.modules)))
         assert heavy not in modules, heavy
 
 
-def test_registration_on_first_use_and_after_import():
-    """Through the registries (what configs do), whichever comes first."""
+def test_entry_modules_register_the_toolbox_modules():
+    """What configs do (custom_imports of the entry module), whether the
+    toolbox's registry was searched before or not."""
     code = """
+import importlib.util
 import mmgmconv
 from mmdet.registry import MODELS as DET
 from mmpretrain.registry import DATASETS, MODELS as CLS
-from mmengine.registry import DefaultScope
+assert DET.get('ResNet') is not None and DET.get('GMResNet') is None
+import mmgmconv.toolboxes.mmdet, mmgmconv.toolboxes.mmpretrain
 assert DET.get('GMResNet').__module__ == 'mmgmconv.models.backbones.gm_resnet'
 assert CLS.get('GMMobileNetV2') is not None
 assert CLS.get('GMAlexNet') is not None
 assert CLS.get('GMResNet').__name__ == 'ClsGMResNet'
 assert DATASETS.get('SklearnDigits') is not None
-import importlib.util
 if importlib.util.find_spec('mmseg'):  # the mmseg extra (not in torch2.1)
+    import mmgmconv.toolboxes.mmseg
     from mmseg.registry import MODELS as SEG
     assert SEG.get('GMResNetV1c').__module__ == (
         'mmgmconv.models.backbones.seg_resnet')
-print('ok')
-"""
-    assert run_python(code).strip() == 'ok'
-    # the toolbox's registry already searched before mmgmconv is imported
-    code = """
-from mmdet.registry import MODELS
-assert MODELS.get('ResNet') is not None and MODELS.get('GMResNet') is None
-import mmgmconv
-assert MODELS.get('GMResNet') is not None
 print('ok')
 """
     assert run_python(code).strip() == 'ok'
@@ -167,13 +162,14 @@ import sys, types
 broken = types.ModuleType('mmdet')
 broken.__path__ = []
 sys.modules['mmdet'] = broken
-sys.modules['mmdet.registry'] = None   # mmdet found, its registry fails
+sys.modules['mmdet.models'] = None   # mmdet found, its models fail
+import mmgmconv  # needs no toolbox
 try:
-    import mmgmconv
+    import mmgmconv.toolboxes.mmdet
 except ModuleNotFoundError as e:
     print('error:', e.name)
 """
-    assert run_python(code).strip() == 'error: mmdet.registry'
+    assert run_python(code).strip().startswith('error: mmdet.models')
 
 
 def test_star_import_without_toolboxes():

@@ -71,7 +71,7 @@ def test_config_builds_and_steps(path):
     assert cfg.crop_size == crop and cfg.model.data_preprocessor.size == crop
     assert cfg.train_cfg.max_iters == iters
     assert cfg.train_dataloader.batch_size == batch
-    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
+    assert dict(type='CrashSafeCheckpointHook') in cfg.custom_hooks
     assert cfg.model.pretrained is None  # not mmseg's ResNetV1c weights
     init = cfg.model.backbone.init_cfg
     assert init.type == 'Pretrained' and init.prefix == 'backbone.'
