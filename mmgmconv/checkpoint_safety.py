@@ -30,10 +30,10 @@ mmengine has (local paths, ``http(s)://``,
   (:class:`UnsafeCheckpointError`), with how to allow a type of a file one
   trusts (:func:`allow_checkpoint_types`);
 * refuses a state dict with NaN in a floating-point tensor, or inf in a
-  GMConv parameter (``*.sigma``, ``*.sigma_predictor.*``)
+  weight, a bias or a GMConv parameter (:func:`inf_is_a_bug`)
   (:class:`NonFiniteCheckpointError`), naming the tensors: a model loaded
-  from it computes NaN. Other ``+-inf`` values are left alone: models keep
-  them on purpose (attention masks, clamp bounds).
+  from it computes NaN. ``+-inf`` in other buffers is left alone: models
+  keep it on purpose (attention masks, clamp bounds).
 
 The allow-list: what ``torch.load(weights_only=True)`` allows on torch
 >= 2.6 (tensors, parameters, storages, dtypes, ``OrderedDict``, ...) and
@@ -342,20 +342,22 @@ def _unpickle(f: BinaryIO, map_location, source):
             f'checkpoint ({_error_summary(err)})') from None
 
 
-def is_gmconv_key(key: str) -> bool:
-    """Whether the state-dict ``key`` is a GMConv parameter: an S-GMConv's
-    ``sigma`` or a D-GMConv's ``sigma_predictor`` entries."""
+def inf_is_a_bug(key: str) -> bool:
+    """Whether an inf in the state-dict entry ``key`` is a bug: in a weight,
+    a bias, an S-GMConv ``sigma`` or a D-GMConv ``sigma_predictor`` (the
+    model would compute inf or NaN). Elsewhere, in buffers, models keep
+    ``+-inf`` on purpose (attention masks, bounds)."""
     parts = key.split('.')
-    return parts[-1] == 'sigma' or 'sigma_predictor' in parts[:-1]
+    return (parts[-1] in ('weight', 'bias', 'sigma')
+            or 'sigma_predictor' in parts[:-1])
 
 
 def nonfinite_tensors(checkpoint) -> List[str]:
-    """The state dict's floating-point tensors holding NaN, or inf in a
-    GMConv parameter (:func:`is_gmconv_key`), each as
-    ``'KEY (n NaN, m inf of N)'``.
+    """The state dict's floating-point tensors holding NaN, or inf where it
+    is a bug (:func:`inf_is_a_bug`), each as ``'KEY (n NaN, m inf of N)'``.
 
-    A NaN is a bug wherever it is; an inf is one in a sigma (the mask would
-    be NaN) but a legitimate value elsewhere (attention masks, bounds). The
+    A NaN is a bug wherever it is; an inf in a weight, bias or GMConv
+    parameter too, but not in a buffer that keeps it on purpose. The
     state dict is ``checkpoint['state_dict']`` when there is one, else the
     checkpoint itself, as mmengine's ``load_checkpoint`` takes it.
     """
@@ -376,7 +378,7 @@ def nonfinite_tensors(checkpoint) -> List[str]:
             continue
         nan = int(torch.isnan(value).sum())
         inf = int((~torch.isfinite(value)).sum()) - nan
-        if nan or (inf and is_gmconv_key(str(key))):
+        if nan or (inf and inf_is_a_bug(str(key))):
             found.append(f'{key} ({nan} NaN, {inf} inf of {value.numel()})')
     return found
 
@@ -387,8 +389,8 @@ def _check_finite(checkpoint, source):
         shown = ', '.join(found[:10]) + (
             f', and {len(found) - 10} more' if len(found) > 10 else '')
         raise NonFiniteCheckpointError(
-            f'checkpoint {source} holds NaN (or inf in a GMConv sigma) in '
-            f'{len(found)} tensor(s) of its state dict: {shown}. A model '
+            f'checkpoint {source} holds NaN or inf in {len(found)} '
+            f'tensor(s) of its state dict: {shown}. A model '
             'loaded from it computes NaN (did the training that wrote it '
             'diverge?); use an earlier checkpoint')
 
@@ -438,13 +440,13 @@ def cached_checkpoint_path(url: str, model_dir: Optional[str] = None) -> str:
     """Where :func:`download_checkpoint` keeps ``url``:
     ``MODEL_DIR/<first 16 hex digits of sha256(url)>_<file name>``.
 
-    ``MODEL_DIR`` defaults to ``<torch hub dir>/checkpoints``
-    (``$TORCH_HOME/hub/...``); files go to its ``by-url`` folder, keyed by
-    the whole URL, so two URLs with the same file name never share a
-    downloaded file. Nothing is written to torch hub's own files.
+    ``MODEL_DIR`` defaults to ``<torch hub dir>/checkpoints/by-url``
+    (``$TORCH_HOME/hub/...``). Keyed by the whole URL, so two URLs with the
+    same file name never share a downloaded file. Nothing is written to
+    torch hub's own files (``<torch hub dir>/checkpoints/NAME``).
     """
-    directory = osp.join(
-        model_dir or osp.join(torch.hub.get_dir(), 'checkpoints'), 'by-url')
+    directory = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints',
+                                      'by-url')
     name = re.sub(r'[^A-Za-z0-9._-]', '_',
                   osp.basename(urlparse(url).path))[-100:] or 'checkpoint'
     key = hashlib.sha256(url.encode()).hexdigest()[:16]
@@ -455,21 +457,20 @@ def download_checkpoint(url: str, model_dir: Optional[str] = None,
                         progress: bool = False) -> str:
     """The local copy of the checkpoint at ``url``, downloaded once.
 
-    A file of the URL's name in torch hub's cache (``MODEL_DIR/NAME``,
-    ``MODEL_DIR`` default ``<torch hub dir>/checkpoints``, under
-    ``$TORCH_HOME``) is taken as it is, as ``torch.hub`` takes it: a file
-    placed there beforehand is never downloaded again. Otherwise the file
-    goes to :func:`cached_checkpoint_path` only after it is whole
+    Without ``model_dir``, a file of the URL's name in torch hub's cache
+    (``<torch hub dir>/checkpoints/NAME``, under ``$TORCH_HOME``) is taken
+    as it is, as ``torch.hub`` takes it: a file placed there beforehand is
+    never downloaded again. Otherwise the file goes to
+    :func:`cached_checkpoint_path` only after it is whole
     (torch hub's ``download_url_to_file`` writes a temporary file), passes
     the SHA-256 check where the URL's file name follows torch hub's
     ``NAME-<sha256 prefix>.EXT`` convention, and looks like a torch
     checkpoint (:func:`checkpoint_file_problem`); then it is renamed into
     place. A download that fails a check is not kept. Nothing is unpacked.
     """
-    hub_file = osp.join(model_dir or osp.join(torch.hub.get_dir(),
-                                              'checkpoints'),
+    hub_file = osp.join(torch.hub.get_dir(), 'checkpoints',
                         osp.basename(urlparse(url).path))
-    if osp.isfile(hub_file):  # torch hub's cache (or model_dir), as torch
+    if model_dir is None and osp.isfile(hub_file):  # as torch hub does
         return hub_file
     path = cached_checkpoint_path(url, model_dir)
     if osp.isfile(path):

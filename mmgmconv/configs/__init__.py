@@ -11,6 +11,7 @@ them with mmengine's pure-Python configs, as mmdet 3.3 ships
 
     model = dict(backbone=dict(type='GMResNet', stem_conv_cfg=dgmconv, ...))
 
-The repository's own configs inherit the same file
-(``configs/_base_/models/gmconv.py``).
+``gmconv.py`` here is the repository's ``configs/_base_/models/gmconv.py``
+(a link in the checkout, a copy in a wheel), which the repository's own
+configs inherit.
 """

@@ -72,7 +72,13 @@ class CrashSafeCheckpointHook(Hook):
                                f'{"; ".join(changes)}')
 
     def before_train(self, runner) -> None:
-        self.kept = list(runner.message_hub.get_info(KEPT_CHECKPOINTS) or [])
+        # a resumed run: what the run kept, and the checkpoint it resumed
+        # from (written after that list was saved into it)
+        hub = runner.message_hub
+        self.kept = list(hub.get_info(KEPT_CHECKPOINTS) or [])
+        resumed_from = hub.get_info('last_ckpt')
+        if resumed_from is not None and resumed_from not in self.kept:
+            self.kept.append(resumed_from)
 
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch=None, outputs=None) -> None:
@@ -82,9 +88,8 @@ class CrashSafeCheckpointHook(Hook):
         self._remove_outdated(runner)
 
     def _remove_outdated(self, runner) -> None:
-        """Record the checkpoint just written (``last_ckpt``, or the one a
-        resumed run started from); remove those beyond ``max_keep_ckpts``,
-        oldest first."""
+        """Record the checkpoint just written (``last_ckpt``); remove those
+        beyond ``max_keep_ckpts``, oldest first."""
         hook = self.checkpoint_hook
         if hook is None or hook.last_ckpt in (None, *self.kept[-1:]):
             return

@@ -125,7 +125,7 @@ def test_two_process_ddp_keeps_gmconv_params_identical(tiny_cfg, tmp_path):
     cfg = tmp_path / 'ddp.py'
     cfg.write_text(f"_base_ = '{tiny_cfg}'\n"
                    "custom_imports = dict(imports=['mmgmconv', "
-                   "'mmgmconv.toolboxes.mmpretrain', 'rank_dump_hook'])\n"
+                   "'mmgmconv.toolboxes.mmdet', 'rank_dump_hook'])\n"
                    "custom_hooks = [dict(type='DumpGMConvParamsHook')]\n")
     # PYTHONFAULTHANDLER: a rank that aborts prints its Python stacks.
     env = dict(os.environ, PORT=str(free_port()), PYTHON=sys.executable,
