@@ -52,7 +52,7 @@ def convert_to_gmconv(model: nn.Module,
                       stem: Patterns = (),
                       predicate: Optional[Callable[[str, nn.Module],
                                                    bool]] = None,
-                      dims: Sequence[int] = (1, 2, 3),
+                      dims: Union[int, Sequence[int]] = (1, 2, 3),
                       **gmconv_kwargs) -> nn.Module:
     """Replace the ``nn.Conv1d``, ``nn.Conv2d`` and ``nn.Conv3d`` layers
     of ``model`` by GMConv layers.
@@ -125,8 +125,8 @@ def convert_to_gmconv(model: nn.Module,
             ``kind`` is (e.g. ``'conv1'`` in a torchvision ResNet).
         predicate: ``(name, conv) -> bool``; a conv is chosen only if true.
         dims: Which convs to convert by spatial dimensions: 1 for
-            ``nn.Conv1d``, 2 for ``nn.Conv2d``, 3 for ``nn.Conv3d``.
-            Default all three.
+            ``nn.Conv1d``, 2 for ``nn.Conv2d``, 3 for ``nn.Conv3d``; one
+            of them or a tuple. Default all three.
         **gmconv_kwargs: Passed to the new layers: ``sigma_init`` to both
             kinds, ``DGMConv``'s own arguments (``reduction``,
             ``pred_pattern``, ``sigma_range``) to the D-GMConv layers.
@@ -243,14 +243,17 @@ def _report(model: nn.Module, plan, chosen_ids: set,
         '; '.join(f'{why}: {", ".join(names)}' for why, names in left.items())
 
 
-def _as_dims(dims: Sequence[int]) -> Tuple[int, ...]:
-    """``dims`` as a tuple of distinct values from 1, 2, 3, else raise."""
+def _as_dims(dims: Union[int, Sequence[int]]) -> Tuple[int, ...]:
+    """``dims`` (one or several of 1, 2, 3) as a tuple, else raise."""
+    given = dims
+    if isinstance(dims, int) and not isinstance(dims, bool):
+        dims = (dims, )
     if (not isinstance(dims, (tuple, list)) or not dims or not all(
             isinstance(d, int) and not isinstance(d, bool) and d in
             PLAIN_CONVS for d in dims) or len(set(dims)) != len(dims)):
-        raise ValueError(f'dims must be a non-empty tuple of distinct '
-                         f'values from (1, 2, 3) (nn.Conv1d, nn.Conv2d, '
-                         f'nn.Conv3d), got {dims!r}')
+        raise ValueError(f'dims must be one or a tuple of distinct values '
+                         f'from (1, 2, 3) (nn.Conv1d, nn.Conv2d, '
+                         f'nn.Conv3d), got {given!r}')
     return tuple(dims)
 
 

@@ -90,3 +90,27 @@ def test_torchvision_r3d_18_runs_in_onnxruntime(tmp_path):
                 spatial_dims=3)
     assert dynamic_dims(path) == ['batch', 3, 'depth', 'height', 'width']
     assert max_abs_diff(model, str(path), (6, 40, 32), 2, 3) < 1e-4
+
+
+def test_tool_exports_and_verifies_a_3d_model_spec(tmp_path, monkeypatch,
+                                                   capsys):
+    from test_deploy_plain import load_tool
+    tool = load_tool()
+    out = tmp_path / 'clip.onnx'
+    monkeypatch.setattr('sys.argv', [
+        'export_onnx.py', 'test_deploy_nd:clip_model', str(out),
+        '--convert', 'dims=3', '--spatial-dims', '3', '--shape', '3', '4',
+        '10', '10', '--verify', '--atol', '1e-4'
+    ])
+    tool.main()
+    assert dynamic_dims(out) == ['batch', 3, 'depth', 'height', 'width']
+    assert 'onnxruntime vs PyTorch at batch 3, 36x42x42' in \
+        capsys.readouterr().out
+    monkeypatch.setattr('sys.argv', [
+        'export_onnx.py', 'timm:resnet18', 'o.onnx', '--spatial-dims', '1',
+        '--shape', '3', '32', '32'
+    ])
+    with pytest.raises(SystemExit):
+        tool.parse_args()
+    assert '--shape must be L or C L of positive integers' in \
+        capsys.readouterr().err

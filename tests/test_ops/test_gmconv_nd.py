@@ -542,11 +542,13 @@ def test_mixed_model_converts_folds_and_keeps_outputs():
 
 
 def test_dims_are_validated_and_a_model_without_them_is_an_error():
-    for bad in [(), (4, ), (2, 2), 2, (True, )]:
+    for bad in [(), (4, ), (2, 2), 0, True, (True, ), '2']:
         with pytest.raises(ValueError, match=re.escape(
-                f'dims must be a non-empty tuple of distinct values from '
+                f'dims must be one or a tuple of distinct values from '
                 f'(1, 2, 3) (nn.Conv1d, nn.Conv2d, nn.Conv3d), got {bad!r}')):
             convert_to_gmconv(Mixed(), dims=bad)
+    model = convert_to_gmconv(Mixed(), dims=3)
+    assert type(model.video) is SGMConv3d and type(model.image) is nn.Conv2d
     audio = nn.Sequential(nn.Conv1d(2, 4, 5))
     with pytest.raises(ValueError, match=r"Sequential has no nn.Conv2d, "
                        r"nn.Conv3d layer to convert; it has \['Conv1d'\] "
