@@ -5,6 +5,7 @@ stacks (Makefile COMPAT_TESTS): tiny tensors, no torch >= 2.6 feature."""
 import itertools
 import math
 import re
+import warnings
 
 import pytest
 import torch
@@ -635,3 +636,35 @@ def test_torchvision_r3d_18_converts_trains_and_folds_to_its_architecture():
             if not k.startswith('stem.0.sigma_predictor')} == keys
     with torch.no_grad():
         torch.testing.assert_close(model(clip), expected)
+
+
+def cpu_autocast_supports(dtype):
+    # torch 2.1 refuses float16 on CPU: it warns, then raises
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        try:
+            with torch.autocast('cpu', dtype=dtype):
+                out = torch.mm(torch.ones(1, 1), torch.ones(1, 1))
+                return out.dtype == dtype
+        except RuntimeError:
+            return False
+
+
+@pytest.mark.parametrize('dtype', [
+    pytest.param(dtype, marks=pytest.mark.skipif(
+        not cpu_autocast_supports(dtype),
+        reason=f'this torch has no CPU autocast to {dtype}'))
+    for dtype in (torch.float16, torch.bfloat16)
+])
+@pytest.mark.parametrize('cls,shape', [(SGMConv1d, (2, 3, 12)),
+                                       (DGMConv1d, (2, 3, 12)),
+                                       (SGMConv3d, (2, 3, 3, 6, 6)),
+                                       (DGMConv3d, (2, 3, 3, 6, 6))])
+def test_autocast_has_no_nan(cls, shape, dtype):
+    conv = cls(3, 4, 3, padding=1, sigma_init=1e-2)
+    with torch.autocast('cpu', dtype=dtype):
+        out = conv(torch.randn(*shape) * 100)
+    assert out.dtype == dtype and torch.isfinite(out).all()
+    out.float().sum().backward()
+    for p in conv.parameters():
+        assert torch.isfinite(p.grad).all()
