@@ -85,6 +85,8 @@ class DGMConvNdMixin:
     pred_patterns: dict
     #: The pattern used when ``pred_pattern`` is None.
     default_pattern: str
+    #: Names of the spatial axes of the input, for error messages.
+    spatial_names: tuple
 
     def __init__(self,
                  *args,
