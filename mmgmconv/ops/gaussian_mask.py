@@ -37,7 +37,8 @@ def to_2tuple_positive(kernel_size: Union[int, Tuple[int, int]],
             or not all(isinstance(k, int) and not isinstance(k, bool)
                        for k in pair) or min(pair) <= 0):
         raise ValueError(f'{name} must be a positive int or a pair of '
-                         f'positive ints, got {kernel_size!r}')
+                         f'positive ints, got {kernel_size!r} (1D and 3D '
+                         f'kernels: gaussian_mask_nd)')
     return tuple(pair)
 
 

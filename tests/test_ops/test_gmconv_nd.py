@@ -152,6 +152,13 @@ def test_bad_kernel_size(bad):
         gaussian_mask_nd(bad, 1.0)
 
 
+def test_2d_mask_points_3d_kernels_to_the_nd_mask():
+    with pytest.raises(ValueError, match=re.escape(
+            'kernel_size must be a positive int or a pair of positive ints, '
+            'got (3, 3, 3) (1D and 3D kernels: gaussian_mask_nd)')):
+        gaussian_mask((3, 3, 3), 1.0)
+
+
 def test_bad_sigmas():
     with pytest.raises(ValueError, match=r'sigmas must be one sigma or 3 '
                        r'\(one per axis of kernel_size \(3, 3, 3\)\), got 2'):
