@@ -45,9 +45,10 @@ def conv_grouped(x: Tensor, weight: Tensor, mask: Tensor,
     batch = x.shape[0]
     if bias is not None:
         bias = bias.repeat(batch)
-    out = conv_function(conv)(x.reshape(1, -1, *x.shape[2:]),
-                   masked_weights(weight, mask).flatten(0, 1), bias,
-                   conv.stride, padding, conv.dilation, conv.groups * batch)
+    conv_nd = conv_function(conv)
+    out = conv_nd(x.reshape(1, -1, *x.shape[2:]),
+                  masked_weights(weight, mask).flatten(0, 1), bias,
+                  conv.stride, padding, conv.dilation, conv.groups * batch)
     return out.reshape(batch, -1, *out.shape[2:])
 
 
@@ -60,7 +61,7 @@ def conv_per_image(x: Tensor, weight: Tensor, mask: Tensor,
     conv_nd = conv_function(conv)
     return torch.cat([
         conv_nd(x_i[None], w_i, bias, conv.stride, padding, conv.dilation,
-                 conv.groups)
+                conv.groups)
         for x_i, w_i in zip(x, masked_weights(weight, mask))
     ])
 
