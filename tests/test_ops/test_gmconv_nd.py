@@ -675,3 +675,49 @@ def test_autocast_has_no_nan(cls, shape, dtype):
     out.float().sum().backward()
     for p in conv.parameters():
         assert torch.isfinite(p.grad).all()
+
+
+@pytest.mark.parametrize('cls,plain,new_keys', [
+    (SGMConv1d, nn.Conv1d, {'sigma'}),
+    (SGMConv3d, nn.Conv3d, {'sigma'}),
+    (DGMConv1d, nn.Conv1d, {'sigma_predictor.fc1.weight',
+                            'sigma_predictor.fc2.weight',
+                            'sigma_predictor.fc2.bias'}),
+    (DGMConv3d, nn.Conv3d, {'sigma_predictor.fc1.weight',
+                            'sigma_predictor.fc2.weight',
+                            'sigma_predictor.fc2.bias'}),
+])
+def test_plain_state_dict_loads_with_only_new_keys_missing(cls, plain,
+                                                           new_keys):
+    conv = cls(3, 4, 3)
+    result = conv.load_state_dict(plain(3, 4, 3).state_dict(), strict=False)
+    assert set(result.missing_keys) == new_keys
+    assert not result.unexpected_keys
+
+
+@pytest.mark.parametrize('cls,shape', [(SGMConv3d, (1, 2, 3, 5, 5)),
+                                       (DGMConv1d, (1, 2, 9))])
+def test_meta_build_then_to_empty_and_reset_parameters(cls, shape):
+    with torch.device('meta'):
+        conv = cls(2, 3, 3, sigma_init=2.0)
+    conv.to_empty(device='cpu')
+    conv.reset_parameters()
+    conv(torch.randn(*shape))
+    if cls is SGMConv3d:
+        assert conv.sigma.item() == 2.0
+    else:
+        assert conv.last_sigmas.eq(2.0).all()
+
+
+def test_output_follows_in_place_edits_of_weight_and_sigma():
+    conv = SGMConv3d(2, 2, 3, padding=1).eval()
+    x = torch.randn(1, 2, 3, 4, 4)
+    before = conv(x)
+    with torch.no_grad():
+        conv.sigma.fill_(0.5)
+    after_sigma = conv(x)
+    assert not torch.allclose(before, after_sigma)
+    conv.load_state_dict({**conv.state_dict(),
+                          'weight': torch.zeros_like(conv.weight)})
+    torch.testing.assert_close(conv(x), conv.bias.view(1, -1, 1, 1, 1)
+                               .expand_as(before))
