@@ -625,7 +625,7 @@ def test_torchvision_r3d_18_converts_trains_and_folds_to_its_architecture():
     convert_to_gmconv(model, stem='stem.0', sigma_init=2.0)
     assert type(model.stem[0]) is DGMConv3d
     assert type(model.layer1[0].conv1[0]) is SGMConv3d
-    clip = torch.randn(2, 3, 4, 16, 16)
+    clip = torch.randn(2, 3, 2, 16, 16)
     loss = model(clip).logsumexp(1).mean()
     loss.backward()
     assert model.layer1[0].conv1[0].sigma.grad.abs() > 0
