@@ -16,7 +16,7 @@ def load(name):
     return module
 
 
-@pytest.mark.slow  # about 12 s on 2 cores
+@pytest.mark.slow  # about 10 s on 2 cores
 def test_sequence_example_trains_folds_and_exports(capsys):
     pytest.importorskip('onnxruntime')
     result = load('sequence_conv1d_gmconv').main(steps=15, num=64)
@@ -28,11 +28,11 @@ def test_sequence_example_trains_folds_and_exports(capsys):
     assert 'accuracy on 64 new sequences' in capsys.readouterr().out
 
 
-@pytest.mark.slow  # about 40 s on 2 cores (r3d_18: 33M parameters)
+@pytest.mark.slow  # about 30 s on 2 cores (r3d_18: 33M parameters)
 def test_video_example_trains_folds_and_exports(capsys):
     pytest.importorskip('onnxruntime')
     pytest.importorskip('torchvision')
-    result = load('video_r3d18_gmconv').main(steps=3, num_clips=8)
+    result = load('video_r3d18_gmconv').main(steps=2, num_clips=4)
     assert result['losses'][-1] < result['losses'][0]
     assert result['folded_change'] < 1e-5
     assert result['onnx_diff'] < 1e-4
