@@ -38,7 +38,7 @@ COMPAT_PYTHON ?=
 COMPAT_STAMP := $(COMPAT_VENV)/.mmgmconv-installed
 COMPAT_TESTS := tests/test_ops/test_gaussian_mask.py \
 	tests/test_ops/test_gmconv_layers.py tests/test_ops/test_dgm_conv_paths.py \
-	tests/test_ops/test_fuse.py \
+	tests/test_ops/test_fuse.py tests/test_ops/test_gmconv_nd.py \
 	tests/test_models/test_backbones/test_gm_resnet.py \
 	tests/test_checkpoint_safety.py tests/test_checkpoint_loading.py \
 	tests/test_good_citizen.py \

@@ -72,6 +72,12 @@ SUPPORTED_ROI_HEADS = ('StandardRoIHead', 'CascadeRoIHead')
 #: GMConv classifiers and detectors here need at least 10 (strided slices,
 #: ``Resize``); a lower one is the exporter's error naming the operator.
 SUPPORTED_OPSETS = range(7, 21)
+#: Names of the dynamic spatial axes of the input, by spatial dimensions.
+SPATIAL_AXES = {
+    1: ('length', ),
+    2: ('height', 'width'),
+    3: ('depth', 'height', 'width')
+}
 
 
 def check_exportable(model: nn.Module, prefix: str = '') -> None:
@@ -298,15 +304,17 @@ def export_graph(module: nn.Module, example: Tensor,
                  outputs: List[Tuple[str, Tensor]], spatial_axes: bool,
                  opset: int) -> bytes:
     """``module(example)`` as a serialised ONNX graph (input ``input``,
-    dynamic batch, and dynamic height and width if ``spatial_axes``), after
-    checking the outputs ``(name, tensor)`` of ``module(example)`` are
-    finite, and the graph with ``onnx.checker`` and for standard operators.
+    dynamic batch, and dynamic spatial axes if ``spatial_axes``: the axes
+    after the channels of ``example``, named as in :data:`SPATIAL_AXES`),
+    after checking the outputs ``(name, tensor)`` of ``module(example)``
+    are finite, and the graph with ``onnx.checker`` and for standard
+    operators.
     """
     check_finite(outputs, 'output on the example input')
     output_names = [name for name, _ in outputs]
     axes = {0: 'batch'}
     if spatial_axes:
-        axes.update({2: 'height', 3: 'width'})
+        axes.update(enumerate(SPATIAL_AXES[example.dim() - 2], start=2))
     dynamic_axes = {'input': axes, **{n: {0: 'batch'} for n in output_names}}
     buffer = io.BytesIO()
     try:
@@ -349,16 +357,26 @@ def graph_paths(model: nn.Module, out: str) -> List[str]:
     return [out] + [roi_graph_path(out, name) for name in roi_box_heads(model)]
 
 
-def example_input(shape: Sequence[int], batch: int) -> Tensor:
+def example_input(shape: Sequence[int],
+                  batch: int,
+                  spatial_dims: int = 2) -> Tensor:
     """A random ``(batch, C, H, W)`` input, ``shape`` = ``(H, W)`` (three
-    channels) or ``(C, H, W)``; raises ``ValueError`` for other shapes."""
+    channels) or ``(C, H, W)``; raises ``ValueError`` for other shapes.
+    With ``spatial_dims`` 1 or 3: ``(batch, C, L)`` from ``(L,)`` or
+    ``(C, L)``, ``(batch, C, T, H, W)`` from ``(T, H, W)`` or
+    ``(C, T, H, W)``."""
+    if spatial_dims not in SPATIAL_AXES:
+        raise ValueError(f'spatial_dims must be 1, 2 or 3, got '
+                         f'{spatial_dims!r}')
     if (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1
-            or len(shape) not in (2, 3)
+            or len(shape) not in (spatial_dims, spatial_dims + 1)
             or not all(isinstance(s, int) and s >= 1 for s in shape)):
-        raise ValueError(f'shape must be (H, W) or (C, H, W) of positive '
-                         f'integers and batch a positive integer, got shape '
+        spatial = ', '.join(a[0].upper() for a in SPATIAL_AXES[spatial_dims])
+        raise ValueError(f'shape must be ({spatial}) or (C, {spatial}) of '
+                         f'positive integers (spatial_dims={spatial_dims}) '
+                         f'and batch a positive integer, got shape '
                          f'{tuple(shape)!r} and batch {batch!r}')
-    shape = tuple(shape) if len(shape) == 3 else (3, *shape)
+    shape = tuple(shape) if len(shape) == spatial_dims + 1 else (3, *shape)
     return torch.randn(batch, *shape,
                        generator=torch.Generator().manual_seed(batch))
 
@@ -369,7 +387,8 @@ def export_onnx(model: nn.Module,
                 batch: int = 2,
                 opset: int = 17,
                 force: bool = False,
-                dynamic_size: bool = True) -> List[str]:
+                dynamic_size: bool = True,
+                spatial_dims: int = 2) -> List[str]:
     """Export ``model`` (a plain module, classifier or detector) and return
     the paths written: ``[out]``, followed for a two-stage detector by one
     RoI graph per box head.
@@ -384,9 +403,10 @@ def export_onnx(model: nn.Module,
     Args:
         model: Not modified. A plain ``nn.Module`` (e.g. a timm or
             torchvision model after ``convert_to_gmconv``) whose
-            ``forward(x)`` takes one ``(B, C, H, W)`` tensor and returns a
-            tensor or tuples or lists of tensors; an mmpretrain classifier,
-            an mmdet detector or an mmseg segmentor.
+            ``forward(x)`` takes one ``(B, C, H, W)`` tensor (``(B, C, L)``
+            or ``(B, C, T, H, W)`` with ``spatial_dims`` 1 or 3) and
+            returns a tensor or tuples or lists of tensors; an mmpretrain
+            classifier, an mmdet detector or an mmseg segmentor.
         out: Path of the (dense) graph; a missing folder is created.
         shape: ``(H, W)`` (three channels) or ``(C, H, W)`` of the example
             input. With ``dynamic_size`` the graphs accept other sizes.
@@ -396,9 +416,17 @@ def export_onnx(model: nn.Module,
         dynamic_size: Make the input's height and width dynamic axes. Set
             it to False for a model that only works at one input size
             (e.g. a vision transformer with fixed position embeddings).
+        spatial_dims: 2 for images; 1 for sequences (``shape`` ``(L,)``
+            or ``(C, L)``, dynamic axis ``length``) and 3 for video and
+            volumes (``shape`` ``(T, H, W)`` or ``(C, T, H, W)``, dynamic
+            axes ``depth``, ``height``, ``width``), plain modules only.
     """
     check_opset(opset)
-    example = example_input(shape, batch)
+    example = example_input(shape, batch, spatial_dims)
+    if spatial_dims != 2 and isinstance(model, BaseModel):
+        raise ValueError(f'spatial_dims={spatial_dims} is for plain '
+                         f'PyTorch modules; {type(model).__name__} is an '
+                         f'mmengine model, exported with 2D images')
     if is_segmentor(model) and dynamic_size:
         check_dynamic_size_exportable(model)
     folded = prepare_for_export(model)

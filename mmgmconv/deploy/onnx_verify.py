@@ -44,16 +44,21 @@ def _max_diff(graph: OrtGraph, expected: List[Tuple[str, torch.Tensor]],
 
 
 @torch.no_grad()
-def max_abs_diff(model: nn.Module, path: str, shape: Sequence[int],
-                 batch: int) -> float:
+def max_abs_diff(model: nn.Module,
+                 path: str,
+                 shape: Sequence[int],
+                 batch: int,
+                 spatial_dims: int = 2) -> float:
     """Largest absolute difference between the graph(s) exported to
     ``path`` by :func:`~mmgmconv.deploy.export_onnx` under onnxruntime and
     ``model`` (unfolded, eval mode) on a random ``(batch, C, H, W)`` input,
     ``shape`` = ``(H, W)`` (three channels) or ``(C, H, W)``; RoI graphs
     are compared on ``2 * batch + 1`` RoIs of that input. Raises
-    ``ValueError`` naming the output if either side is not finite."""
+    ``ValueError`` naming the output if either side is not finite.
+    ``spatial_dims`` (1 or 3 for a 1D / 3D model) and ``shape`` as in
+    :func:`~mmgmconv.deploy.export_onnx`."""
     model.eval()
-    x = example_input(shape, batch)
+    x = example_input(shape, batch, spatial_dims)
     device = next(model.parameters(), x).device
     forward = tensor_forward(model)
     diff = _max_diff(OrtGraph(path),

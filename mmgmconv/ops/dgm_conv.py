@@ -15,11 +15,20 @@ PRED_PATTERNS = {'sigma': 1, 'sigma1_sigma2': 2, 'sigma1_ratio': 2}
 
 Pair = Tuple[int, int]
 
+#: The functional convolution for 1, 2 and 3 spatial axes.
+CONV_FUNCTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+def conv_function(conv: nn.Module):
+    """``F.conv1d``, ``F.conv2d`` or ``F.conv3d`` for ``conv``'s kernel."""
+    return CONV_FUNCTIONS[len(conv.kernel_size)]
+
 
 def masked_weights(weight: Tensor, mask: Tensor) -> Tensor:
     """One masked kernel per image, ``W * M_b`` (eq. 3-6): ``weight``
-    ``(C_out, C_in / groups, kh, kw)`` times ``mask`` ``(B, kh, kw)`` gives
-    ``(B, C_out, C_in / groups, kh, kw)``."""
+    ``(C_out, C_in / groups, *k)`` times ``mask`` ``(B, *k)`` gives
+    ``(B, C_out, C_in / groups, *k)``, for a kernel ``k`` of any number of
+    axes (``(kh, kw)`` in 2D)."""
     return weight.unsqueeze(0) * mask.to(weight.dtype)[:, None, None]
 
 
@@ -30,13 +39,16 @@ def conv_grouped(x: Tensor, weight: Tensor, mask: Tensor,
     ``CondConv2d``), each with its masked kernel. ``x`` is
     ``(B, C_in, H, W)``, ``B > 0``; ``weight`` the layer's
     ``(C_out, C_in / groups, kh, kw)``, ``mask`` ``(B, kh, kw)``; the output
-    ``(B, C_out, H', W')``."""
+    ``(B, C_out, H', W')``. The same for 1 and 3 spatial axes (``conv`` a
+    ``nn.Conv1d`` / ``nn.Conv3d``, one size per axis in place of
+    ``H, W`` and ``kh, kw``)."""
     batch = x.shape[0]
     if bias is not None:
         bias = bias.repeat(batch)
-    out = F.conv2d(x.reshape(1, -1, *x.shape[2:]),
-                   masked_weights(weight, mask).flatten(0, 1), bias,
-                   conv.stride, padding, conv.dilation, conv.groups * batch)
+    conv_nd = conv_function(conv)
+    out = conv_nd(x.reshape(1, -1, *x.shape[2:]),
+                  masked_weights(weight, mask).flatten(0, 1), bias,
+                  conv.stride, padding, conv.dilation, conv.groups * batch)
     return out.reshape(batch, -1, *out.shape[2:])
 
 
@@ -44,10 +56,12 @@ def conv_per_image(x: Tensor, weight: Tensor, mask: Tensor,
                    bias: Optional[Tensor], padding: Pair,
                    conv: nn.Conv2d) -> Tensor:
     """One dense convolution per image with its masked kernel, outputs
-    concatenated (shapes as in :func:`conv_grouped`, ``B > 0``)."""
+    concatenated (shapes as in :func:`conv_grouped`, ``B > 0``; 1 to 3
+    spatial axes)."""
+    conv_nd = conv_function(conv)
     return torch.cat([
-        F.conv2d(x_i[None], w_i, bias, conv.stride, padding, conv.dilation,
-                 conv.groups)
+        conv_nd(x_i[None], w_i, bias, conv.stride, padding, conv.dilation,
+                conv.groups)
         for x_i, w_i in zip(x, masked_weights(weight, mask))
     ])
 
@@ -56,7 +70,8 @@ def conv_unfold(x: Tensor, weight: Tensor, mask: Tensor,
                 bias: Optional[Tensor], padding: Pair,
                 conv: nn.Conv2d) -> Tensor:
     """``im2col`` and one batched matmul per group with the masked kernels
-    (shapes as in :func:`conv_grouped`, any ``B`` including 0). Nothing in
+    (shapes as in :func:`conv_grouped`, any ``B`` including 0; 2D only:
+    ``F.unfold`` takes 4-D inputs). Nothing in
     it depends on the batch size, so a trace keeps a dynamic batch and
     image size; used while tracing (TorchScript, mmengine's FLOP counter,
     which counts its matmul as the conv it is) and for an empty batch."""
@@ -78,7 +93,8 @@ def conv_patches(x: Tensor, weight: Tensor, mask: Tensor,
                  conv: nn.Conv2d) -> Tensor:
     """The masked convolution (eq. 3-6) as two convolutions shared by all
     images, with the mask applied to the patches in between (shapes as in
-    :func:`conv_grouped`, any ``B`` including 0):
+    :func:`conv_grouped`, any ``B`` including 0; written here for 2D, the
+    same with 1 or 3 spatial axes):
 
     1. patches ``P = conv2d(x, E)`` with ``C_in`` groups and the layer's
        stride, padding and dilation, where the fixed one-hot kernel ``E``
@@ -99,15 +115,17 @@ def conv_patches(x: Tensor, weight: Tensor, mask: Tensor,
     one-hot convolution) and a FLOP counter would count the one-hot
     convolution as work, so tracing keeps :func:`conv_unfold`.
     """
-    taps = conv.kernel_size[0] * conv.kernel_size[1]
+    conv_nd, ndim = conv_function(conv), len(conv.kernel_size)
+    spatial = (None, ) * ndim  # index that appends ndim axes of size 1
+    taps = math.prod(conv.kernel_size)
     one_hot = torch.eye(taps, dtype=x.dtype, device=x.device).view(
-        taps, 1, *conv.kernel_size).repeat(conv.in_channels, 1, 1, 1)
-    patches = F.conv2d(x, one_hot, None, conv.stride, padding, conv.dilation,
-                       conv.in_channels)
+        taps, 1, *conv.kernel_size).repeat(conv.in_channels, 1, *(1, ) * ndim)
+    patches = conv_nd(x, one_hot, None, conv.stride, padding, conv.dilation,
+                      conv.in_channels)
     tap_scale = mask.flatten(1).repeat(1, conv.in_channels)  # (B, C_in*kh*kw)
-    patches = patches * tap_scale.to(patches.dtype)[:, :, None, None]
-    return F.conv2d(patches, weight.flatten(1)[:, :, None, None], bias,
-                    groups=conv.groups)
+    patches = patches * tap_scale.to(patches.dtype)[(..., *spatial)]
+    return conv_nd(patches, weight.flatten(1)[(..., *spatial)], bias,
+                   groups=conv.groups)
 
 
 #: On the CPU, ``impl='auto'`` convolves image by image when a group has at

@@ -3,7 +3,9 @@ from typing import Dict
 
 from torch import nn
 
+from .conv_subclass import restore_conv_class
 from .sgm_conv import SGMConv
+from .sgm_conv_nd import SGMConv1d, SGMConv3d
 
 
 def fuse_gmconv(model: nn.Module) -> nn.Module:
@@ -27,9 +29,10 @@ def fuse_gmconv(model: nn.Module) -> nn.Module:
 
 
 def _fuse(module: nn.Module, folded: Dict[int, nn.Conv2d]) -> nn.Module:
-    if isinstance(module, SGMConv):
+    if isinstance(module, (SGMConv, SGMConv1d, SGMConv3d)):
         if id(module) not in folded:
-            folded[id(module)] = module.to_plain_conv()
+            folded[id(module)] = restore_conv_class(module.to_plain_conv(),
+                                                    module)
         return folded[id(module)]
     # not named_children(): it gives a module used twice only once
     for name, child in list(module._modules.items()):

@@ -1,7 +1,7 @@
 """Max-normalised Gaussian receptive-field masks (GMConv paper, eq. 3-6)."""
 import math
 from numbers import Real
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -37,7 +37,8 @@ def to_2tuple_positive(kernel_size: Union[int, Tuple[int, int]],
             or not all(isinstance(k, int) and not isinstance(k, bool)
                        for k in pair) or min(pair) <= 0):
         raise ValueError(f'{name} must be a positive int or a pair of '
-                         f'positive ints, got {kernel_size!r}')
+                         f'positive ints, got {kernel_size!r} (1D and 3D '
+                         f'kernels: gaussian_mask_nd)')
     return tuple(pair)
 
 
@@ -106,14 +107,15 @@ def _as_sigma_tensor(sigma: SigmaLike, name: str,
 def gaussian_mask(kernel_size: Union[int, Tuple[int, int]],
                   sigma1: SigmaLike,
                   sigma2: Optional[SigmaLike] = None) -> Tensor:
-    """Max-normalised Gaussian mask centred on a kernel.
+    """Max-normalised Gaussian mask centred on a 2D kernel.
 
     ``M(y, x) = exp(-(x**2 / sigma1**2 + y**2 / sigma2**2) / 2)`` divided by
     its maximum over the kernel, where ``x`` / ``y`` are the column / row
     offsets from the kernel centre ``(k - 1) / 2``. The largest value is
     exactly 1 (also for even kernels, whose centre falls between taps).
     Computed in log space in float32 (float64 if ``sigma1`` is float64), so
-    it never overflows, and differentiable in both sigmas.
+    it never overflows, and differentiable in both sigmas. The 2D case of
+    :func:`gaussian_mask_nd` (``sigmas = (sigma2, sigma1)``, rows first).
 
     Args:
         kernel_size: ``k`` or ``(kh, kw)``.
@@ -134,19 +136,92 @@ def gaussian_mask(kernel_size: Union[int, Tuple[int, int]],
     floor keeps ``x**2 / sigma**2`` finite (a 1x1 delta mask) instead of
     producing NaN at ``sigma = 0``.
     """
-    kh, kw = to_2tuple_positive(kernel_size)
-    device = sigma1.device if isinstance(sigma1, Tensor) else None
-    s1 = _as_sigma_tensor(sigma1, 'sigma1', device)
-    s2 = s1 if sigma2 is None else _as_sigma_tensor(sigma2, 'sigma2',
-                                                    s1.device)
-    if s2.shape != s1.shape:
-        raise ValueError(f'sigma2 must have the shape of sigma1 '
-                         f'{tuple(s1.shape)}, got {tuple(s2.shape)}')
-    dtype = torch.float64 if s1.dtype == torch.float64 else torch.float32
-    s1 = s1.to(dtype).abs().clamp_min(SIGMA_MIN)[..., None, None]
-    s2 = s2.to(dtype).abs().clamp_min(SIGMA_MIN)[..., None, None]
-    ys = torch.arange(kh, dtype=dtype, device=s1.device) - (kh - 1) / 2
-    xs = torch.arange(kw, dtype=dtype, device=s1.device) - (kw - 1) / 2
-    log_mask = -0.5 * ((xs**2)[None, :] / s1**2 + (ys**2)[:, None] / s2**2)
-    log_mask = log_mask - log_mask.amax(dim=(-2, -1), keepdim=True)
+    kernel_size = to_2tuple_positive(kernel_size)
+    sigma2 = sigma1 if sigma2 is None else sigma2
+    return _mask(kernel_size, (sigma2, sigma1), ('sigma2', 'sigma1'), ref=1)
+
+
+def to_ntuple_positive(kernel_size: Sequence[int],
+                       name: str = 'kernel_size') -> Tuple[int, ...]:
+    """Return ``kernel_size`` as a tuple of 1, 2 or 3 positive ints (one
+    per spatial axis), else raise a ``ValueError`` naming it."""
+    if (not isinstance(kernel_size, (tuple, list))
+            or len(kernel_size) not in (1, 2, 3)
+            or not all(isinstance(k, int) and not isinstance(k, bool)
+                       for k in kernel_size) or min(kernel_size) <= 0):
+        raise ValueError(f'{name} must be a tuple of 1, 2 or 3 positive ints '
+                         f'(one per spatial axis), got {kernel_size!r}')
+    return tuple(kernel_size)
+
+
+def gaussian_mask_nd(kernel_size: Sequence[int],
+                     sigmas: Union[SigmaLike, Sequence[SigmaLike]]) -> Tensor:
+    """Max-normalised Gaussian mask centred on a 1D, 2D or 3D kernel.
+
+    ``M(p) = exp(-sum_i p_i**2 / sigma_i**2 / 2)`` divided by its maximum
+    over the kernel, where ``p_i`` is the offset of a tap from the kernel
+    centre ``(k_i - 1) / 2`` along axis ``i`` (eq. 3-6 with one term per
+    axis). As :func:`gaussian_mask`: the largest value is exactly 1 (even
+    kernels too), computed in log space in float32 (float64 if the first
+    sigma is float64), finite for every finite sigma, sigmas entering as
+    ``max(|sigma|, SIGMA_MIN)``, differentiable in every sigma. A 2D call
+    gives bit for bit what :func:`gaussian_mask` gives.
+
+    Args:
+        kernel_size: ``(k,)``, ``(kh, kw)`` or ``(kt, kh, kw)``: one size
+            per spatial axis, in the order of a conv's ``kernel_size``.
+        sigmas: One sigma for every axis (an isotropic mask), or a tuple or
+            list of one sigma per axis in the order of ``kernel_size``.
+            Each is a float > 0 or a tensor of shape ``()`` or ``(B,)``,
+            all of the same shape.
+
+    Returns:
+        Tensor: ``kernel_size`` for scalar sigmas, ``(B, *kernel_size)``
+        for ``(B,)`` sigmas.
+    """
+    kernel_size = to_ntuple_positive(kernel_size)
+    ndim = len(kernel_size)
+    if not isinstance(sigmas, (tuple, list)):
+        sigmas = (sigmas, ) * ndim
+    if len(sigmas) != ndim:
+        raise ValueError(f'sigmas must be one sigma or {ndim} (one per axis '
+                         f'of kernel_size {kernel_size}), got {len(sigmas)}')
+    return _mask(kernel_size, tuple(sigmas),
+                 tuple(f'sigmas[{i}]' for i in range(ndim)))
+
+
+def _mask(kernel_size: Tuple[int, ...], sigmas: Tuple[SigmaLike, ...],
+          names: Tuple[str, ...], ref: int = 0) -> Tensor:
+    """The mask of :func:`gaussian_mask_nd` for checked ``kernel_size``
+    and one sigma per axis (``names`` for the errors); ``sigmas[ref]``
+    gives the device, the dtype and the shape the others must have."""
+    device = sigmas[ref].device if isinstance(sigmas[ref], Tensor) else None
+    converted = {}  # a sigma given for several axes is checked once
+    for i in (ref, *range(len(sigmas))):
+        if id(sigmas[i]) not in converted:
+            converted[id(sigmas[i])] = _as_sigma_tensor(
+                sigmas[i], names[i], device)
+    tensors = [converted[id(s)] for s in sigmas]
+    for tensor, name in zip(tensors, names):
+        if tensor.shape != tensors[ref].shape:
+            raise ValueError(f'{name} must have the shape of {names[ref]} '
+                             f'{tuple(tensors[ref].shape)}, got '
+                             f'{tuple(tensor.shape)}')
+    dtype = torch.float64 if tensors[ref].dtype == torch.float64 else \
+        torch.float32
+    device = tensors[ref].device
+    ndim = len(kernel_size)
+    spread = None  # sum_i p_i**2 / sigma_i**2, (..., *kernel_size)
+    for axis, (size, sigma) in enumerate(zip(kernel_size, tensors)):
+        sigma = sigma.to(dtype).abs().clamp_min(SIGMA_MIN)[(..., ) +
+                                                           (None, ) * ndim]
+        offsets = torch.arange(size, dtype=dtype, device=device) - \
+            (size - 1) / 2
+        shape = [1] * ndim
+        shape[axis] = size
+        term = (offsets**2).view(shape) / sigma**2
+        spread = term if spread is None else spread + term
+    log_mask = -0.5 * spread
+    log_mask = log_mask - log_mask.amax(dim=tuple(range(-ndim, 0)),
+                                        keepdim=True)
     return log_mask.exp()

@@ -29,7 +29,7 @@ class SigmaPredictor(nn.Module):
 
     Args:
         in_channels: ``C`` of the input feature map.
-        num_outputs: Raw values predicted per image (1 or 2).
+        num_outputs: Raw values predicted per image (1 to 3).
         reduction: ``r`` in ``floor(2C / r)`` hidden units (paper: 4/3).
 
     Our choice (the paper does not say how the FCs start): the last FC
@@ -43,7 +43,9 @@ class SigmaPredictor(nn.Module):
     which no bias-free ``W0`` reproduces, so dropping the bias silently
     would change every predicted sigma.
 
-    Shapes: input ``(B, C, H, W)``, output ``(B, num_outputs)``.
+    Shapes: input ``(B, C, *spatial)`` with 1, 2 or 3 spatial axes (``(B,
+    C, L)``, ``(B, C, H, W)``, ``(B, C, T, H, W)``; the pooling is global
+    over all of them), output ``(B, num_outputs)``.
     """
 
     def __init__(self, in_channels: int, num_outputs: int,
@@ -81,5 +83,6 @@ class SigmaPredictor(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: Tensor) -> Tensor:
-        z = torch.cat([x.amax(dim=(2, 3)), x.mean(dim=(2, 3))], dim=1)
+        spatial = tuple(range(2, x.dim()))
+        z = torch.cat([x.amax(dim=spatial), x.mean(dim=spatial)], dim=1)
         return self.fc2(self.relu(self.fc1(z)))

@@ -184,3 +184,25 @@ def test_vis_erf_by_object_size_on_the_shapes_data(tmp_path):
     run('tools/analysis/vis_erf.py', DEMO, a, '--images', root / 'val',
         '--ann-file', ann, '--out', tmp_path / 'sizes1.png')
     assert read_png(tmp_path / 'sizes1.png').shape[0] < two.shape[0]
+
+
+def test_benchmark_layer_nd_part(tmp_path):
+    out = tmp_path / 'b.json'
+    log = run('tools/analysis/benchmark.py', '--parts', 'layer-nd',
+              '--rounds', 1, '--layer-time', 0, '--layer-batch', 1,
+              '--out', out)
+    layers = json.loads(out.read_text())['gmconv_nd_layers']
+    assert list(layers) == ['1d stem', '1d body', '3d stem', '3d body']
+    for shape, modes in layers.items():
+        assert list(modes) == ['forward', 'forward + backward']
+        names = list(modes['forward'])
+        assert names[:6] == ['plain conv', 'S-GMConv', 'S-GMConv folded',
+                             'D-GMConv grouped', 'D-GMConv per_image',
+                             'D-GMConv patches']
+        assert names[6] in {f'D-GMConv chosen ({p})'
+                            for p in ('grouped', 'per_image')}
+        for name in names:  # each row: medians and ratios to the plain conv
+            cells = ''.join(f' {m[name] * 1e3:.1f} | '
+                            f'{m[name] / m["plain conv"]:.3f} |'
+                            for m in modes.values())
+            assert f'| {shape} | {name} |{cells}' in log

@@ -16,6 +16,12 @@ The parts (``--parts``; all but ``onnxruntime`` by default):
   computation paths and on the one it chooses (``impl='auto'``), against
   ``nn.Conv2d`` of the same shape, forward (inference) and forward +
   backward.
+- ``layer-nd``: the 1D and 3D GMConv layers against ``nn.Conv1d`` /
+  ``nn.Conv3d`` of the same shape (:data:`ND_LAYER_SHAPES`: a sequence
+  stem and body conv, the stem and a body conv of torchvision's
+  ``r3d_18``), forward and forward + backward: S-GMConv, S-GMConv folded
+  (the plain conv it folds into: the same layer type, timed to show the
+  run's noise), and D-GMConv on each of its paths and on the chosen one.
 - ``onnxruntime``: the exported graphs in onnxruntime (CPU, ``--threads``
   intra-op threads): plain ResNet-50 against the folded S-GMConv ResNet-50
   (goal 1.00x) and the GMConv ResNet-50 (D-GMConv stem in its exported
@@ -90,7 +96,29 @@ ORT_CLASSIFIERS = {
                                       'ResNet-50'),
 }
 CLS_CONFIGS = ROOT / 'configs/classification/imagenet'
-PARTS = ('backbone', 'faster-rcnn', 'layer', 'onnxruntime')
+#: The 1D and 3D layer shapes timed (``--parts layer-nd``): a sequence
+#: model's stem (a raw signal, no input gradient) and body conv, and the
+#: stem and a layer2 conv of torchvision's r3d_18 at 8x112x112 clips.
+ND_LAYER_SHAPES = {
+    '1d stem': dict(title='1->64, 9, length 4096', batch=8,
+                    size=(4096, ), input_grad=False,
+                    conv=dict(in_channels=1, out_channels=64, kernel_size=9,
+                              padding=4)),
+    '1d body': dict(title='64->64, 9, length 1024', batch=8,
+                    size=(1024, ), input_grad=True,
+                    conv=dict(in_channels=64, out_channels=64, kernel_size=9,
+                              padding=4)),
+    '3d stem': dict(title='3->64, 3x7x7, stride 1x2x2, 8x112x112', batch=4,
+                    size=(8, 112, 112), input_grad=False,
+                    conv=dict(in_channels=3, out_channels=64,
+                              kernel_size=(3, 7, 7), stride=(1, 2, 2),
+                              padding=(1, 3, 3))),
+    '3d body': dict(title='128->128, 3x3x3, 4x28x28', batch=4,
+                    size=(4, 28, 28), input_grad=True,
+                    conv=dict(in_channels=128, out_channels=128,
+                              kernel_size=3, padding=1)),
+}
+PARTS = ('backbone', 'faster-rcnn', 'layer', 'layer-nd', 'onnxruntime')
 
 
 def is_cuda(device):
@@ -273,6 +301,42 @@ def dgmconv_layer(args):
     return result
 
 
+def gmconv_nd_layers(args):
+    """The 1D / 3D GMConv layers against the plain conv of each shape of
+    :data:`ND_LAYER_SHAPES`: ``{shape: {mode: {layer: Measurement}}}``."""
+    from mmgmconv.ops import DGMConv1d, DGMConv3d, SGMConv1d, SGMConv3d
+    from mmgmconv.ops.dgm_conv_nd import CONV_PATHS_ND
+    classes = {1: (torch.nn.Conv1d, SGMConv1d, DGMConv1d),
+               3: (torch.nn.Conv3d, SGMConv3d, DGMConv3d)}
+    result = {}
+    for shape, spec in ND_LAYER_SHAPES.items():
+        torch.manual_seed(0)
+        plain_cls, sgm_cls, dgm_cls = classes[len(spec['size'])]
+        batch = args.layer_batch or spec['batch']
+        x = torch.randn(batch, spec['conv']['in_channels'], *spec['size'],
+                        device=args.device,
+                        requires_grad=spec['input_grad'])
+        sgm = sgm_cls(**spec['conv'], bias=False)
+        chosen = dgm_cls(**spec['conv'], bias=False)
+        layers = {'plain conv': plain_cls(**spec['conv'], bias=False),
+                  'S-GMConv': sgm, 'S-GMConv folded': sgm.to_plain_conv()}
+        layers.update({f'D-GMConv {impl}':
+                       dgm_cls(**spec['conv'], bias=False, impl=impl)
+                       for impl in CONV_PATHS_ND})
+        layers[f'D-GMConv chosen ({chosen.choose_path(x)})'] = chosen
+        result[shape] = {
+            mode: time_in_turn(
+                {name: partial(fn, layer.to(args.device), x)
+                 for name, layer in layers.items()},
+                f'One layer, {shape}: batch {batch}, {spec["title"]}', mode,
+                args,
+                min_run_time=args.layer_time)
+            for mode, fn in (('forward', layer_forward),
+                             ('forward + backward', layer_forward_backward))
+        }
+    return result
+
+
 def stem_layers(batch):
     """The paper's stem as a plain conv and as a D-GMConv whose predictor
     gives each image its own mask (its last FC is zero at init), and an
@@ -383,8 +447,9 @@ def main():
     parser.add_argument('--layer-time', type=float, default=0.2,
                         help='seconds each layer is timed for per round')
     parser.add_argument('--layer-batch', type=int,
-                        help='batch of the D-GMConv layer timings (default: '
-                        '16 for the stem, 8 for the body, as in the paper)')
+                        help='batch of the layer timings (default: '
+                        '16 for the stem, 8 for the body, as in the paper; '
+                        'layer-nd: 8 in 1D, 4 in 3D)')
     parser.add_argument('--parts', nargs='+', choices=PARTS,
                         default=['backbone', 'faster-rcnn', 'layer'],
                         help='what to time (default: all but onnxruntime)')
@@ -421,6 +486,13 @@ def main():
                            for m in mode.values()]).print()
         results['dgmconv_layer'] = medians(layer)
         print(f'## One D-GMConv layer\n\n{layer_table(layer)}\n')
+    if 'layer-nd' in args.parts:
+        layer = gmconv_nd_layers(args)
+        benchmark.Compare([m for modes in layer.values()
+                           for mode in modes.values()
+                           for m in mode.values()]).print()
+        results['gmconv_nd_layers'] = medians(layer)
+        print(f'## 1D and 3D GMConv layers\n\n{layer_table(layer)}\n')
     if 'onnxruntime' in args.parts:
         import onnxruntime
         times, graphs = onnxruntime_graphs(args)

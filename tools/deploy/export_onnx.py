@@ -12,6 +12,12 @@ by convert_to_gmconv with the --convert arguments:
     python tools/deploy/export_onnx.py torchvision:NAME [CHECKPOINT] OUT.onnx
     python tools/deploy/export_onnx.py my_package.models:build [CHECKPOINT] ...
 
+A 1D or 3D model (``--spatial-dims``; ``--shape`` then gives the length
+or the clip size), e.g. torchvision's video ResNet:
+
+    python tools/deploy/export_onnx.py torchvision:r3d_18 OUT.onnx \
+        --convert stem=stem.0 --spatial-dims 3 --shape 3 8 112 112
+
 MODEL is a config file (a .py, .json, .yaml or .yml path; then CHECKPOINT
 is required) or a model spec: ``timm:NAME`` (timm.create_model(NAME,
 **MODEL_ARGS)), ``torchvision:NAME`` (torchvision.models.get_model(NAME,
@@ -35,7 +41,7 @@ Checked before anything is written: the weights and the outputs on the
 example input are finite, the graphs pass onnx.checker and use standard
 operators only, and no file at the paths to write exists (--force replaces
 them). Each file written is printed. --verify then runs onnxruntime at
-batch BATCH+1 (and size H+32, W+32 unless --fixed-size) and fails if the
+batch BATCH+1 (and each spatial size +32 unless --fixed-size) and fails if the
 largest absolute difference to the PyTorch model (before folding) exceeds
 --atol.
 """
@@ -118,7 +124,13 @@ def parse_args():
     parser.add_argument('--shape', type=int, nargs='+', default=[224, 224],
                         metavar='[C] H W',
                         help='example input size: H W (3 channels) or '
-                        'C H W (default 224 224)')
+                        'C H W (default 224 224); with --spatial-dims 1: '
+                        '[C] L, 3: [C] T H W')
+    parser.add_argument('--spatial-dims', type=int, choices=(1, 2, 3),
+                        default=2,
+                        help='1 for a sequence model (Conv1d), 3 for a '
+                        'video or volume model (Conv3d); a model spec only '
+                        '(default 2)')
     parser.add_argument('--batch', type=int, default=2,
                         help='example batch size (default 2)')
     parser.add_argument('--opset', type=opset_version, default=17,
@@ -137,10 +149,12 @@ def parse_args():
                         help='--verify fails above this difference '
                         '(default 1e-3)')
     args = parser.parse_args()
-    if len(args.shape) not in (2, 3) or min(args.shape) < 1 or \
+    dims = args.spatial_dims
+    if len(args.shape) not in (dims, dims + 1) or min(args.shape) < 1 or \
             args.batch < 1:
-        parser.error(f'--shape must be H W or C H W of positive integers '
-                     f'and --batch positive, got {args.shape} and '
+        spatial = {1: 'L', 2: 'H W', 3: 'T H W'}[dims]
+        parser.error(f'--shape must be {spatial} or C {spatial} of positive '
+                     f'integers and --batch positive, got {args.shape} and '
                      f'{args.batch}')
     args.is_config = args.model.endswith(CONFIG_SUFFIXES)
     if not args.is_config and not MODEL_SPEC.match(args.model):
@@ -155,6 +169,9 @@ def parse_args():
         if args.model_args or args.convert is not None:
             parser.error('--model-args and --convert are for a model spec; '
                          'a config sets up its model itself')
+        if dims != 2:
+            parser.error(f'--spatial-dims {dims} is for a model spec; a '
+                         f'config exports with 2D images')
     elif len(args.files) > 2:
         parser.error(f'expected [CHECKPOINT] OUT after the model spec, got '
                      f'{args.files}')
@@ -212,18 +229,21 @@ def main():
     try:
         paths = export_onnx(model, args.out, shape=shape, batch=args.batch,
                             opset=args.opset, force=args.force,
-                            dynamic_size=not args.fixed_size)
+                            dynamic_size=not args.fixed_size,
+                            spatial_dims=args.spatial_dims)
     except FileExistsError as err:
         sys.exit(f'error: {err}')
     for path in paths:
         print(f'wrote {path}')
     if args.verify:
         batch = args.batch + 1
+        dims = args.spatial_dims
         if not args.fixed_size:
-            shape = shape[:-2] + (shape[-2] + 32, shape[-1] + 32)
-        diff = max_abs_diff(model, args.out, shape, batch)
-        print(f'onnxruntime vs PyTorch at batch {batch}, {shape[-2]}x'
-              f'{shape[-1]}: max abs difference {diff:.3g}')
+            shape = shape[:-dims] + tuple(size + 32 for size in shape[-dims:])
+        diff = max_abs_diff(model, args.out, shape, batch, dims)
+        size = 'x'.join(map(str, shape[-dims:]))
+        print(f'onnxruntime vs PyTorch at batch {batch}, {size}: max abs '
+              f'difference {diff:.3g}')
         if not diff <= args.atol:
             sys.exit(f'max abs difference {diff:.3g} exceeds --atol '
                      f'{args.atol:g}')
