@@ -368,7 +368,9 @@ def _not_plain_reason(conv: nn.Module) -> Optional[str]:
     if (conv._forward_hooks or conv._forward_pre_hooks or conv._backward_hooks
             or conv._backward_pre_hooks):
         return 'it has hooks'
-    extra = (set(conv._parameters) - {'weight', 'bias'}) | set(conv._buffers)
+    extra = ({n for n, _ in conv.named_parameters(recurse=False)}
+             - {'weight', 'bias'}) | {
+                 n for n, _ in conv.named_buffers(recurse=False)}
     if extra:
         return f'it has parameters or buffers besides weight and bias: ' \
             f'{sorted(extra)}'

@@ -7,9 +7,13 @@ from .conv_subclass import restore_conv_class
 from .sgm_conv import SGMConv
 from .sgm_conv_nd import SGMConv1d, SGMConv3d
 
+#: The S-GMConv layers, folded by :func:`fuse_gmconv`.
+S_GMCONVS = (SGMConv1d, SGMConv, SGMConv3d)
+
 
 def fuse_gmconv(model: nn.Module) -> nn.Module:
-    """Replace every :class:`SGMConv` in ``model`` by its folded conv.
+    """Replace every S-GMConv (:class:`SGMConv`, ``SGMConv1d``,
+    ``SGMConv3d``) in ``model`` by its folded conv.
 
     Works in place and returns ``model`` (or the folded conv if ``model`` is
     itself an ``SGMConv``); the inverse of :func:`convert_to_gmconv`. The
@@ -25,17 +29,18 @@ def fuse_gmconv(model: nn.Module) -> nn.Module:
     cannot be folded (their mask depends on the input) and are left as
     they are.
     """
-    return _fuse(model, {})
+    folded: Dict[int, nn.Module] = {}
 
+    def fold(conv):
+        if id(conv) not in folded:
+            folded[id(conv)] = restore_conv_class(conv.to_plain_conv(), conv)
+        return folded[id(conv)]
 
-def _fuse(module: nn.Module, folded: Dict[int, nn.Conv2d]) -> nn.Module:
-    if isinstance(module, (SGMConv, SGMConv1d, SGMConv3d)):
-        if id(module) not in folded:
-            folded[id(module)] = restore_conv_class(module.to_plain_conv(),
-                                                    module)
-        return folded[id(module)]
-    # not named_children(): it gives a module used twice only once
-    for name, child in list(module._modules.items()):
-        if child is not None:
-            setattr(module, name, _fuse(child, folded))
-    return module
+    if isinstance(model, S_GMCONVS):
+        return fold(model)
+    # remove_duplicate=False: a module used at two places has two names
+    for name, module in list(model.named_modules(remove_duplicate=False)):
+        if isinstance(module, S_GMCONVS):
+            parent, _, attr = name.rpartition('.')
+            setattr(model.get_submodule(parent), attr, fold(module))
+    return model

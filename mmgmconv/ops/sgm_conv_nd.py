@@ -4,7 +4,7 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 
 from .gaussian_mask import check_sigma_init, gaussian_mask_nd
-from .sgm_conv import mask_is_all_ones
+from .sgm_conv import mark_folded, mask_is_all_ones
 
 
 class SGMConvNdMixin:
@@ -78,7 +78,7 @@ class SGMConvNdMixin:
         if self.bias is not None:
             conv.bias.copy_(self.bias)
             conv.bias.requires_grad_(self.bias.requires_grad)
-        return conv.train(self.training)
+        return mark_folded(conv).train(self.training)
 
     def extra_repr(self) -> str:
         sigma = 'None' if self.sigma is None else f'{self.sigma.item():.4g}'

@@ -174,7 +174,7 @@ def build(kind, variant):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    import mmgmconv  # noqa: F401
+    import mmgmconv.toolboxes.mmdet  # noqa: F401  (registers GMResNet)
     init_default_scope('mmdet')
     cfg = dict(type='GMResNet', depth=50, norm_eval=False,
                **VARIANTS[variant])
