@@ -118,8 +118,26 @@ def test_table_v_layout_mean_std_beside_the_paper():
     assert stem_l1[4] == '/ 42.0'  # no run: the paper's number alone
     baseline = table[2].split(' | ')
     assert baseline[6] == '40.0 (1) / 40.1'
-    with pytest.raises(ValueError, match='not a Table V config'):
+    with pytest.raises(ValueError, match='no run of a Table V config'):
         collect.table_v([('resnet50_8xb32_in1k.py', {})], {})
+
+
+def test_table_v_files_a_run_only_on_an_exact_config_name(capsys):
+    """A ResNet-101 or a -stem-l1-l5 variant is no row of Table V: left
+    out with a warning, not filed as the baseline or as Stem L1."""
+    for name in ('faster-rcnn_r101_fpn_1x_coco.py',
+                 'faster-rcnn_r50-gmconv-stem-l1-l5_fpn_1x_coco.py',
+                 'faster-rcnn_r50_fpn_2x_coco.py',
+                 'retina-rcnn_r50_fpn_1x_coco.py'):
+        assert collect.table_v_cell(name) is None, name
+    runs = [('configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py',
+             {'box AP': 37.0}),
+            ('my/faster-rcnn_r101_fpn_1x_coco.py', {'box AP': 39.0})]
+    table = collect.table_v(runs, {})
+    assert table.splitlines()[2].split(' | ')[2] == '37.0 (1)'
+    assert '39.0' not in table
+    assert ('warning: a run of my/faster-rcnn_r101_fpn_1x_coco.py is left '
+            'out: not one of Table V\'s configs') in capsys.readouterr().err
 
 
 def test_coco_minus_one_is_no_score(tmp_path):
