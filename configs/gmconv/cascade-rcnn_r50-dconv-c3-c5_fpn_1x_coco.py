@@ -1,10 +1,13 @@
 # Table V "DCN (L2-L4)": deformable conv in layer2-4, no GMConv.
 _base_ = [
     'mmdet::dcn/cascade-rcnn_r50-dconv-c3-c5_fpn_1x_coco.py',
-    '../_base_/gmconv_imports.py', '../_base_/in1k_checkpoints.py'
+    '../_base_/gmconv_imports.py', '../_base_/in1k_checkpoints.py',
+    '../_base_/checkpoint_retention.py'
 ]
-# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py)
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py), the
+# last three and the best kept (checkpoint_retention.py)
+default_hooks = dict(checkpoint=dict(
+    _base_.checkpoint_retention, type='AtomicCheckpointHook'))
 # The backbone starts from the plain ImageNet ResNet-50 trained with this
 # repository's recipe (../_base_/in1k_checkpoints.py).
 model = dict(backbone=dict(init_cfg=_base_.resnet50_in1k))

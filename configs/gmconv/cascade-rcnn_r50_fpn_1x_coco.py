@@ -2,10 +2,13 @@
 # (batch 16 = 8 GPUs x 2, SGD lr 0.02, momentum 0.9, weight decay 1e-4).
 _base_ = [
     'mmdet::cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
-    '../_base_/gmconv_imports.py', '../_base_/in1k_checkpoints.py'
+    '../_base_/gmconv_imports.py', '../_base_/in1k_checkpoints.py',
+    '../_base_/checkpoint_retention.py'
 ]
-# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py)
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py), the
+# last three and the best kept (checkpoint_retention.py)
+default_hooks = dict(checkpoint=dict(
+    _base_.checkpoint_retention, type='AtomicCheckpointHook'))
 # The backbone starts from the plain ImageNet ResNet-50 trained with this
 # repository's recipe (../_base_/in1k_checkpoints.py).
 model = dict(backbone=dict(init_cfg=_base_.resnet50_in1k))

@@ -2,7 +2,10 @@
 # (resize the short edge to 256, centre crop 224), top-1 / top-5.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
-    'mmpretrain::_base_/default_runtime.py', '../gmconv_imports.py'
+    'mmpretrain::_base_/default_runtime.py', '../gmconv_imports.py',
+    '../checkpoint_retention.py'
 ]
-# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py)
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+# crash-safe checkpoint writes (mmgmconv/engine/checkpoint_hook.py), the
+# last three and the best kept (checkpoint_retention.py)
+default_hooks = dict(checkpoint=dict(
+    _base_.checkpoint_retention, type='AtomicCheckpointHook'))
