@@ -70,6 +70,7 @@ seeds vary the detector training. The paper reports one number per cell
 (Fig. 6: the mean of three runs); how many seeds to run is our choice.
 """
 import argparse
+import functools
 import importlib.util
 import os
 import os.path as osp
@@ -289,13 +290,13 @@ class Steps:
         #: ('file', PATH)
         self.steps = []
         self.python = _q(sys.executable) if args.run else 'python'
-        self._configs = {}
 
-    def config(self, config):
-        """``Config`` of a repository config (loaded once)."""
-        if config not in self._configs:
-            self._configs[config] = Config.fromfile(ROOT / config)
-        return self._configs[config]
+    @staticmethod
+    @functools.lru_cache(maxsize=None)
+    def config(config):
+        """``Config`` of a repository config (loaded once; not to be
+        changed: copy it first)."""
+        return Config.fromfile(ROOT / config)
 
     def gpus(self, config):
         return self.args.gpus or paper_gpus(config)

@@ -3,6 +3,7 @@ Table V layout; the miniature chain run end to end is
 tests/test_tools/test_repro_mini.py."""
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,60 +23,205 @@ def load_tool(path, name):
 collect = load_tool('tools/analysis/collect_results.py', 'collect_results')
 
 
+reproduce = load_tool('tools/reproduce.py', 'reproduce')
+
+
+def script(*args):
+    """What ``tools/reproduce.py ARGS`` prints (in this process: fast)."""
+    return reproduce.table_steps(reproduce.parse_args(list(args))).script()
+
+
 def steps(*args):
-    proc = subprocess.run([sys.executable, 'tools/reproduce.py', *args],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return [line for line in proc.stdout.splitlines()
-            if line and not line.startswith(('#', 'set -e'))]
+    """The commands of the printed script, without the guards around them
+    (``if ! DONE; then`` ... ``fi``) and the comments."""
+    return [line.strip() for line in script(*args).splitlines()
+            if line.strip() and not line.startswith(('#', 'set -e', 'if ',
+                                                      'fi'))]
+
+
+def comments(text):
+    """The script's comments as one line (they are wrapped)."""
+    return ' '.join(line[2:] for line in text.splitlines()
+                    if line.startswith('# '))
+
+
+def trains(lines):
+    return [line for line in lines if '_train.sh' in line
+            or 'tools/train.py' in line]
 
 
 def test_table_v_trains_both_backbones_then_each_row_from_its_own():
     lines = steps('V', '--seeds', '0', '1')
-    # step 1: the plain and the GMConv ImageNet ResNet-50, same recipe
-    assert lines[0].startswith('bash tools/dist_train.sh configs/'
-                               'classification/imagenet/resnet50_8xb32_in1k'
-                               '.py 8 ')
-    assert lines[1].endswith('checkpoints/resnet50_in1k.pth')
+    # step 1: the plain and the GMConv ImageNet ResNet-50, same recipe,
+    # the same runs as Table II's seed 0, copied into place whole
+    assert lines[0].startswith(
+        'bash tools/dist_train.sh configs/classification/imagenet/'
+        'resnet50_8xb32_in1k.py 8 --work-dir work_dirs/paper/'
+        'resnet50_8xb32_in1k/seed_0 --resume ')
+    assert lines[1].endswith('checkpoints/resnet50_in1k.pth.partial '
+                             'checkpoints/resnet50_in1k.pth')
     assert 'resnet50-gmconv_8xb32_in1k.py 8 ' in lines[2]
     assert lines[3].endswith('checkpoints/resnet50-gmconv_in1k.pth')
-    trains = [line for line in lines if 'configs/gmconv/' in line
-              and 'dist_train.sh' in line]
+    det_trains = [line for line in lines if 'configs/gmconv/' in line
+                  and 'dist_train.sh' in line]
     tests = [line for line in lines if 'dist_test.sh' in line]
-    assert len(trains) == len(tests) == 14 * 2
-    for line in trains:
+    assert len(det_trains) == len(tests) == 14 * 2
+    for line in det_trains:
         config = line.split()[2]
         ckpt = ('checkpoints/resnet50-gmconv_in1k.pth' if '-gmconv' in
                 config else 'checkpoints/resnet50_in1k.pth')
         assert f'model.backbone.init_cfg.checkpoint={ckpt} ' in line, line
-        assert line.split('--work-dir ')[1].split()[0].endswith(
-            ('/seed_0', '/seed_1'))
+        work_dir = line.split('--work-dir ')[1].split()[0]
+        assert work_dir in (f'work_dirs/paper/{Path(config).stem}/seed_{s}'
+                            for s in (0, 1))
+        assert ' --resume ' in line  # a run cut short goes on
     assert lines[-1].startswith('python tools/analysis/collect_results.py')
-    assert '--table V' in lines[-1]
+    assert lines[-1].endswith('--table V --out work_dirs/paper/table5.md')
 
 
-def test_slurm_and_single_gpu_launchers():
+def test_the_script_skips_what_is_done():
+    text = script('III', '--seeds', '0', '--rows', 'faster-rcnn_r50_fpn')
+    assert ('if ! [ -f checkpoints/resnet50_in1k.pth ]; then\n  bash '
+            'tools/dist_train.sh') in text
+    run = 'work_dirs/paper/faster-rcnn_r50_fpn_1x_coco/seed_0'
+    assert (f'if ! python tools/analysis/collect_results.py {run} --done; '
+            'then\n  bash tools/dist_train.sh') in text
+    assert f'"$(cat {run}/last_checkpoint)" 8 --work-dir {run}\nfi' in text
+
+
+def test_a_run_serving_several_tables_is_trained_once():
+    """One work dir per config: the same command, the same run."""
+    v, iii = set(trains(steps('V'))), set(trains(steps('III')))
+    assert iii < v and len(iii) == 2 + 4 * 3
+    ii, iv = set(trains(steps('II'))), set(trains(steps('IV')))
+    assert len(ii & iv) == 6 * 3  # ResNet-18/50, AlexNet: StdConv, GMConv
+    i, fig6 = set(trains(steps('I'))), set(trains(steps('fig6')))
+    assert len(i & fig6) == 12 * 3  # StdConv and S-GMConv (sigma 5)
+    # the backbones of Table V are Table II's seed 0 runs
+    assert {line for line in v if 'imagenet' in line} < ii
+
+
+@pytest.mark.parametrize('gpus,per_gpu', [(4, (64, 4)), (16, (16, 1))])
+def test_other_gpu_counts_keep_the_paper_total_batch(gpus, per_gpu):
+    text = script('V', '--gpus', str(gpus), '--seeds', '0')
+    lines = trains(steps('V', '--gpus', str(gpus), '--seeds', '0'))
+    assert len(lines) == 2 + 14
+    for line in lines:
+        size = per_gpu[0] if 'imagenet' in line else per_gpu[1]
+        assert '.sh configs/' in line and f' {gpus} --work-dir' in line
+        assert line.endswith(f'train_dataloader.batch_size={size}'), line
+        assert '--auto-scale-lr' not in line
+    assert (f'{gpus} GPUs x {per_gpu[1]} images = 16, the paper\'s 8 x 2 '
+            '= 16 images at lr 0.02 (same total batch and lr;') in \
+        comments(text)
+    assert comments(text).count('the paper\'s 8 x') == 2 + 14
+
+
+def test_a_gpu_count_that_does_not_divide_scales_lr_and_says_so():
+    text = script('V', '--gpus', '3', '--seeds', '0')
+    for line in trains(steps('V', '--gpus', '3', '--seeds', '0')):
+        assert ' --resume --auto-scale-lr ' in line
+        assert 'batch_size' not in line
+    assert ('3 GPUs x 2 images = 6, not the paper\'s 8 x 2 = 16 images at '
+            'lr 0.02: 16 does not divide over 3 GPUs, so lr is scaled by '
+            '6/16 to 0.0075') in comments(text)
+
+
+def test_slurm_trains_and_tests_through_srun(tmp_path):
     lines = steps('III', '--slurm', 'part', '--gpus', '16', '--seeds', '0')
     assert lines[0].startswith('GPUS=16 bash tools/slurm_train.sh part '
                                'resnet50_8xb32_in1k ')
     assert sum('configs/gmconv/' in line for line in lines
                if 'slurm_train.sh' in line) == 4  # 2 rows x 2 detectors
+    tests = [line for line in lines if 'test' in line.split()[2]]
+    assert len(tests) == 4 and all(
+        line.startswith('GPUS=16 bash tools/slurm_test.sh part ')
+        for line in tests)
+    assert not any('dist_' in line for line in lines)
+    # slurm_test.sh hands the test to srun (a stand-in records its call)
+    fake = tmp_path / 'bin'
+    fake.mkdir()
+    (fake / 'srun').write_text('#!/bin/sh\necho "srun $*"\n')
+    (fake / 'srun').chmod(0o755)
+    env = dict(os.environ, PATH=f'{fake}:{os.environ["PATH"]}', GPUS='16')
+    proc = subprocess.run(
+        ['bash', 'tools/slurm_test.sh', 'part', 'job', 'my config.py',
+         'w/epoch_12.pth', '--work-dir', 'w'], cwd=ROOT, env=env,
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith('srun -p part --job-name=job ')
+    assert '--ntasks=16 ' in proc.stdout
+    assert proc.stdout.rstrip().endswith(
+        'tools/test.py my config.py w/epoch_12.pth --launcher=slurm '
+        '--work-dir w')
+
+
+def test_single_gpu_and_figure_targets():
     lines = steps('I', '--seeds', '0')
     assert lines[0].startswith('python tools/train.py configs/'
                                'classification/cifar/resnet20_1xb128_'
-                               'cifar10.py --work-dir work_dirs/table1/')
+                               'cifar10.py --work-dir work_dirs/paper/')
     assert sum('tools/train.py' in line for line in lines) == 18
     lines = steps('fig6', '--seeds', '0', '1', '2')
     assert lines[-1].startswith('python tools/analysis/plot_fig6.py')
+    # Fig. 7 from the S-GMConv ImageNet networks, Fig. 8 from four Table V
+    # Faster R-CNNs, each drawn from the checkpoint its run ended with
+    lines = steps('fig7', '--seeds', '0')
+    draws = [line for line in lines if 'vis_rf_masks.py' in line]
+    assert [line.split()[2] for line in draws] == [
+        f'configs/classification/imagenet/{n}-sgmconv_8xb32_in1k.py'
+        for n in ('resnet18', 'resnet50', 'alexnet')]
+    assert all('$(cat work_dirs/paper/' in line for line in draws)
+    lines = steps('fig8', '--seeds', '0')
+    draw = lines[-1]
+    assert draw.startswith('python tools/analysis/vis_erf.py')
+    for row in ('r50', 'r50-gmconv-stem-l1-l4', 'r50-dconv-c3-c5',
+                'r50-gmconv-stem-l1-dconv-c3-c5'):
+        assert (f'$(cat work_dirs/paper/faster-rcnn_{row}_fpn_1x_coco/'
+                'seed_0/last_checkpoint)') in draw
+    assert '--labels StdConv GMConv DCN GMConv-DCN' in draw
+
+
+def test_the_tool_prints_the_script():
+    proc = subprocess.run([sys.executable, 'tools/reproduce.py', 'III',
+                           '--seeds', '0'], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout == script('III', '--seeds', '0') + '\n'
 
 
 def test_bad_arguments_are_clear_errors():
     for args, message in ((['V', '--rows', 'nothing'], 'matches no config'),
                           (['mini', '--gpus', '2'], 'one CPU process'),
-                          (['V', '--seeds', '1', '1'], 'distinct')):
+                          (['V', '--seeds', '1', '1'], 'distinct'),
+                          (['V', '--run', '--check'], 'not allowed with'),
+                          (['V', '--cfg-options', 'a'], 'KEY=VALUE')):
         proc = subprocess.run([sys.executable, 'tools/reproduce.py', *args],
                               cwd=ROOT, capture_output=True, text=True)
         assert proc.returncode != 0 and message in proc.stderr, args
+
+
+@pytest.mark.slow  # generates the shapes dataset in a subprocess
+def test_run_quotes_every_path(tmp_path, monkeypatch):
+    """--run from an interpreter whose path has a space (a venv in
+    "My Projects"): the mini chain's first step runs, the second time it
+    is skipped as done."""
+    spaced = tmp_path / 'my env' / 'python'
+    spaced.parent.mkdir()
+    spaced.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    spaced.chmod(0o755)
+    monkeypatch.setattr(sys, 'executable', str(spaced))
+    monkeypatch.setenv('PYTHONPATH', str(ROOT))
+    work = tmp_path / 'work dir'
+    work.mkdir()
+    monkeypatch.chdir(work)
+    args = reproduce.parse_args(['mini', '--run', '--seeds', '0'])
+    steps = reproduce.table_steps(args)
+    steps.steps = steps.steps[:2]  # 0. the shapes data set
+    assert steps.steps[1][1][0].startswith(f"'{spaced}' ")
+    steps.run()
+    assert (work / 'data/shapes_coco/annotations/instances_val.json').is_file()
+    steps.run()  # done: skipped
 
 
 ROWS = {
