@@ -1,7 +1,9 @@
 """tools/reproduce.py (the steps from nothing to a table) and collect_results'
 Table V layout; the miniature chain run end to end is
 tests/test_tools/test_repro_mini.py."""
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -9,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from mmengine.config import Config
 
 ROOT = Path(__file__).parents[2]
 
@@ -294,3 +297,90 @@ def test_coco_minus_one_is_no_score(tmp_path):
         metrics={'coco/bbox_mAP': 0.25, 'coco/bbox_mAP_l': -1.0})))
     assert collect.load_run(run) == (
         'configs/mini/faster-rcnn_r50-tiny_fpn_shapes.py', {'box AP': 25.0})
+
+
+def preflight(table, *args):
+    """``tools/reproduce.py TABLE --check ARGS``: (exit status, output)."""
+    parsed = reproduce.parse_args([table, '--check', *args])
+    with pytest.raises(SystemExit) as stop:
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            reproduce.main([table, '--check', *args])
+    assert parsed.check
+    return stop.value.code, out.getvalue()
+
+
+@pytest.mark.slow  # builds four ResNet-50 models: seconds
+def test_preflight_on_a_fake_data_tree(tmp_path, monkeypatch):
+    """--check with COCO and part of ImageNet laid out (empty files):
+    every config builds, what is missing is listed where it is expected,
+    the backbones come from step 1, batch and lr against the paper's,
+    disk with the configs' retention; NO-GO for data and GPUs."""
+    monkeypatch.chdir(tmp_path)
+    for folder in ('data/coco/train2017', 'data/coco/val2017',
+                   'data/coco/annotations', 'data/imagenet/train',
+                   'data/imagenet/meta'):
+        (tmp_path / folder).mkdir(parents=True)
+    for split in ('train', 'val'):
+        (tmp_path / f'data/coco/annotations/instances_{split}2017.json'
+         ).write_text('{}')
+    rows = ['--seeds', '0', '1', '--gpus', '4', '--rows',
+            'faster-rcnn_r50_fpn', 'faster-rcnn_r50-gmconv-stem-l1_fpn']
+    code, out = preflight('V', *rows)
+    assert code == 1
+    for config in ('classification/imagenet/resnet50_8xb32_in1k',
+                   'classification/imagenet/resnet50-gmconv_8xb32_in1k',
+                   'gmconv/faster-rcnn_r50_fpn_1x_coco',
+                   'gmconv/faster-rcnn_r50-gmconv-stem-l1_fpn_1x_coco'):
+        assert f'   configs/{config}.py: builds; ' in out
+    # the configs' retention: 90 ImageNet epochs, 3 kept and the best
+    assert ('resnet50_8xb32_in1k.py: builds; checkpoints: 90 saved, 4 '
+            'kept') in out
+    assert 'missing: data/imagenet/val (val_dataloader.dataset.split of 2 ' \
+        'config(s)' in out
+    assert "mmpretrain's ImageNet guide" in out
+    assert 'data/coco' not in out.split('2. data')[1].split('3. ')[0]
+    assert ('checkpoints/resnet50-gmconv_in1k.pth: made by the backbone '
+            'step from configs/classification/imagenet/'
+            'resnet50-gmconv_8xb32_in1k.py') in out
+    assert ('resnet50_8xb32_in1k: paper 8 x 32 = 256 at lr 0.1; this run '
+            '4 x 64 = 256 at lr 0.1') in out
+    assert ('faster-rcnn_r50_fpn_1x_coco: paper 8 x 2 = 16 at lr 0.02; this '
+            'run 4 x 4 = 16 at lr 0.02') in out
+    assert 'the runs keep about ' in out
+    nogo = out.split('NO-GO:\n')[1].splitlines()
+    assert nogo[0] == ' - data: data/imagenet/val does not exist'
+    assert nogo[1].startswith(' - GPUs: each run takes 4, ')
+    assert len(nogo) == 2
+    # ImageNet complete, the jobs on a slurm partition: GO
+    (tmp_path / 'data/imagenet/val').mkdir()
+    code, out = preflight('V', *rows, '--slurm', 'part')
+    assert code == 0 and out.endswith('GO: every check passed\n'), out
+    # a detection config told to start from a checkpoint no step makes
+    code, out = preflight('III', '--rows', 'faster-rcnn_r50_fpn',
+                          '--slurm', 'part', '--cfg-options',
+                          'load_from=nowhere.pth')
+    assert code == 1
+    assert ('configs/gmconv/faster-rcnn_r50_fpn_1x_coco.py: load_from '
+            'nowhere.pth does not exist and no earlier step makes it') in out
+
+
+def test_imagenet_and_coco_runs_keep_a_bounded_number_of_checkpoints():
+    """Stated once (configs/_base_/checkpoint_retention.py) and inherited
+    by every ImageNet and COCO config: the last few and the best."""
+    check = load_tool('tools/reproduce_check.py', 'reproduce_check')
+    retention = Config.fromfile(
+        ROOT / 'configs/_base_/checkpoint_retention.py').checkpoint_retention
+    assert retention.max_keep_ckpts >= 1 and retention.save_best
+    configs = sorted((ROOT / 'configs/classification/imagenet').glob(
+        '*.py')) + sorted((ROOT / 'configs/gmconv').glob('*.py'))
+    for path in configs:
+        text = path.read_text()
+        assert 'max_keep_ckpts' not in text and 'save_best' not in text
+    for path in configs[::4]:  # a few of them loaded: seconds each
+        cfg = Config.fromfile(path)
+        hook = cfg.default_hooks.checkpoint
+        assert hook.type == 'AtomicCheckpointHook', path
+        assert hook.max_keep_ckpts == retention.max_keep_ckpts, path
+        assert hook.save_best == retention.save_best, path
+        saved, kept = check.kept_checkpoints(cfg)
+        assert kept == retention.max_keep_ckpts + 1 < saved, path
