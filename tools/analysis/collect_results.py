@@ -439,8 +439,8 @@ def main(argv=None):
             parser.error('--done only checks: drop --out and --table')
         verdicts = [run_done(d) for d in args.work_dirs]
         for done, why in verdicts:
-            if not done:
-                print(f'not done: {why}', file=sys.stderr)
+            print(f'done: {why}' if done else f'not done: {why}',
+                  file=sys.stdout if done else sys.stderr)
         raise SystemExit(0 if all(done for done, _ in verdicts) else 1)
     paths, skipped = find_runs(args.work_dirs)
     for path, why in skipped:
