@@ -6,6 +6,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -384,3 +385,88 @@ def test_imagenet_and_coco_runs_keep_a_bounded_number_of_checkpoints():
         assert hook.save_best == retention.save_best, path
         saved, kept = check.kept_checkpoints(cfg)
         assert kept == retention.max_keep_ckpts + 1 < saved, path
+
+
+DOC_FILES = (['README.md', 'configs/README.md']
+             + [str(p.relative_to(ROOT)) for p in sorted(
+                 ROOT.glob('configs/*/README.md'))]
+             + [str(p.relative_to(ROOT)) for p in sorted(
+                 (ROOT / 'docs').rglob('*.md')) if '_build' not in p.parts])
+CHECKPOINT_REF = re.compile(
+    r'work_dirs/(?:paper/)?([\w.{},*-]+)/(?:seed_\w+/)?(epoch|iter)_(\w+)'
+    r'\.pth')
+
+
+def config_stems():
+    return {p.stem: p for p in (ROOT / 'configs').rglob('*.py')
+            if '_base_' not in p.parts}
+
+
+def makefile_work_dirs():
+    """``{work dir name: config}`` of the Makefile's demo targets."""
+    text = (ROOT / 'Makefile').read_text()
+    dirs = dict(re.findall(r'^(\w+)_DIR := work_dirs/(\S+)$', text, re.M))
+    cfgs = dict(re.findall(r'^(\w+)_CFG := (\S+)$', text, re.M))
+    return {name: ROOT / cfgs[key] for key, name in dirs.items()}
+
+
+def schedule_length(path):
+    loop = Config.fromfile(path).train_cfg
+    return loop.get('max_epochs') or loop.get('max_iters')
+
+
+def test_documented_checkpoints_are_ones_the_configs_write():
+    """Every `work_dirs/.../epoch_N.pth` in the docs that names a config
+    (or a Makefile target's work dir) is its last checkpoint, the one
+    every retention keeps; `work_dirs/paper/X` is a config's work dir or a
+    reproduce.py output."""
+    stems, targets = config_stems(), makefile_work_dirs()
+    outputs = re.compile(r'(table\d|tableN)\.md|fig6\.(md|png)|fig7|'
+                         r'fig8\.png|resnet\*_1xb128_cifar\*|NAME')
+    problems, checked = [], 0
+    for doc in DOC_FILES:
+        text = (ROOT / doc).read_text()
+        for name, unit, number in CHECKPOINT_REF.findall(text):
+            if name.isupper() or number.isupper():
+                continue  # a placeholder
+            config = stems.get(name) or targets.get(name)
+            if config is None:
+                problems.append(f'{doc}: work_dirs/{name} is no config\'s '
+                                'work dir')
+                continue
+            checked += 1
+            if int(number) != schedule_length(config):
+                problems.append(
+                    f'{doc}: {name}/{unit}_{number}.pth: {config.name} '
+                    f'trains {schedule_length(config)} {unit}s')
+        for name in re.findall(r'work_dirs/paper/([^\s`/]+)', text):
+            names = re.sub(r'\{(.*)\}', lambda m: m.group(1), name)
+            for part in (re.findall(r'\{([^}]*)\}', name) or [None]):
+                candidates = ([name.replace('{' + part + '}', p)
+                               for p in part.split(',')] if part
+                              else [names])
+                for candidate in candidates:
+                    if candidate not in stems and not outputs.fullmatch(
+                            candidate):
+                        problems.append(f'{doc}: work_dirs/paper/'
+                                        f'{candidate} is neither a '
+                                        'config\'s work dir nor an output')
+    assert checked >= 5
+    assert not problems, '\n'.join(problems)
+
+
+def test_documented_reproduce_commands_parse():
+    """Every `python tools/reproduce.py ...` of the docs is a valid call."""
+    found = 0
+    for doc in DOC_FILES + ['Makefile']:
+        for line in (ROOT / doc).read_text().splitlines():
+            for call in re.findall(r'tools/reproduce\.py ([^`>#|)\n]*)',
+                                   line):
+                words = call.replace('\\', '').split()
+                if not words or words[0] in ('TABLE', '...'):
+                    continue
+                if any(w.isupper() and len(w) > 3 for w in words):
+                    continue  # a placeholder
+                found += 1
+                reproduce.parse_args(words)
+    assert found >= 8
