@@ -470,3 +470,17 @@ def test_documented_reproduce_commands_parse():
                 found += 1
                 reproduce.parse_args(words)
     assert found >= 8
+
+
+@pytest.mark.parametrize('row', [
+    'faster-rcnn_r50', 'faster-rcnn_r50-gmconv-stem-l1',
+    'cascade-rcnn_r50-gmconv-stem-l1-dconv-c3-c5'])
+def test_the_miniature_freezes_what_table_v_freezes(row):
+    coco = Config.fromfile(ROOT / f'configs/gmconv/{row}_fpn_1x_coco.py')
+    mini = Config.fromfile(
+        ROOT / 'configs/mini/{}_fpn_shapes.py'.format(
+            row.replace('r50', 'r50-tiny')))
+    assert mini.model.backbone.frozen_stages == \
+        coco.model.backbone.frozen_stages == 1
+    stages = coco.model.backbone.get('gmconv_stages', (False, ) * 5)
+    assert tuple(mini.model.backbone.gmconv_stages) == tuple(stages)
