@@ -523,7 +523,7 @@ def figure_steps(steps, args, configs, number):
         + ' '.join(_path(c) for c in configs) + ' --labels '
         + ' '.join(labels) + ' --images data/coco/val2017 --ann-file '
         'data/coco/annotations/instances_val2017.json --max-images 100 '
-        f'--out {_q(PAPER_WORK + "/fig8.png")}'])
+        f'--size 512 --window 256 --out {_q(PAPER_WORK + "/fig8.png")}'])
 
 
 def main(argv=None):
