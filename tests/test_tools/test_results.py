@@ -290,16 +290,23 @@ def test_train_seeds_tests_again_a_seed_with_a_broken_metrics_json(
                         lambda cmd, env: commands.append(cmd))
     config = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
     write_run(tmp_path / 'seed_0', str(config), {'accuracy/top1': 60.0})
+    (tmp_path / 'seed_0/last_checkpoint').write_text('x.pth')
+    # seed 2: tested, then trained again from scratch (--overwrite)
+    write_run(tmp_path / 'seed_2', str(config), {'accuracy/top1': 60.0})
+    (tmp_path / 'seed_2/x.pth').write_bytes(b'newer')
+    (tmp_path / 'seed_2/last_checkpoint').write_text('x.pth')
+    stamp = (tmp_path / 'seed_2/metrics.json').stat().st_mtime
+    os.utime(tmp_path / 'seed_2/x.pth', (stamp + 60, stamp + 60))
     (tmp_path / 'seed_1').mkdir()
     (tmp_path / 'seed_1/metrics.json').write_text('{"config": "x.py"')
     (tmp_path / 'seed_1/last_checkpoint').write_text('epoch_1.pth')
-    train_seeds.main([str(config), '--seeds', '0', '1', '--work-dir',
+    train_seeds.main([str(config), '--seeds', '0', '1', '2', '--work-dir',
                       str(tmp_path)])
     tools = [Path(cmd[1]).name for cmd in commands]
-    assert tools == ['train.py', 'test.py', 'collect_results.py']
-    train = commands[0]
-    assert train[train.index('--work-dir') + 1] == str(tmp_path / 'seed_1')
-    assert '--resume' in train  # continues a cut-short run, never restarts
+    assert tools == ['train.py', 'test.py'] * 2 + ['collect_results.py']
+    for train, seed in ((commands[0], 'seed_1'), (commands[2], 'seed_2')):
+        assert train[train.index('--work-dir') + 1] == str(tmp_path / seed)
+        assert '--resume' in train  # continues a cut-short run
 
 
 def test_results_table_imports_without_torch_or_toolboxes():
