@@ -282,6 +282,15 @@ def test_config_example_builds(where, lang, args, code, workspace):
     if 'GMConv' in code or 'gmconv' in code:
         assert any(isinstance(m, (SGMConv, DGMConv))
                    for m in model.modules()), f'{where}: no GMConv layer'
+    # the GMConv an example adds trains (frozen_stages would freeze it at
+    # its initial values), unless its code says it stays frozen
+    model.train()
+    frozen = [f'{name}.{p}' for name, m in model.named_modules()
+              if isinstance(m, (SGMConv, DGMConv))
+              for p, param in m.named_parameters()
+              if p not in ('weight', 'bias') and not param.requires_grad]
+    assert not frozen or 'GMConv stays frozen' in code, (
+        f'{where}: frozen GMConv parameters {frozen[:4]}')
 
 
 def test_checks_catch_drift(tmp_path):

@@ -11,9 +11,11 @@ deviation and run count per metric (tools/analysis/collect_results.py
 DIR). A seed whose ``metrics.json`` is a complete result is skipped, so an
 interrupted sweep resumes where it stopped: a seed whose training was cut
 short continues from its newest complete checkpoint (``--resume``), one
-whose ``metrics.json`` is unreadable, empty or partial is said so and
-tested again. Single process; for several GPUs per run, loop over
-tools/dist_train.sh with the same ``--cfg-options`` instead.
+whose ``metrics.json`` is unreadable, empty, partial or stale (tested on
+another checkpoint than the one ``last_checkpoint`` names, or before it was
+written: a run trained again) is said so and tested again. Single
+process; for several GPUs per run, loop over tools/dist_train.sh with the
+same ``--cfg-options`` instead.
 """
 import argparse
 import importlib.util
@@ -36,15 +38,16 @@ def _collect_results():
 
 
 def seed_done(seed, work_dir):
-    """Whether ``work_dir/metrics.json`` is a complete result; a broken one
-    is reported and does not count."""
+    """Whether ``work_dir`` holds a done run: a complete ``metrics.json``
+    tested on the checkpoint its ``last_checkpoint`` names
+    (collect_results' ``run_done``); a broken or stale one is reported and
+    does not count."""
     path = osp.join(work_dir, 'metrics.json')
     if not osp.lexists(path):
         return False
-    try:
-        _collect_results().read_run(path)
-    except ValueError as err:
-        print(f'seed {seed}: {err}: testing the seed again', flush=True)
+    done, why = _collect_results().run_done(work_dir)
+    if not done:
+        print(f'seed {seed}: {why}: testing the seed again', flush=True)
         return False
     print(f'seed {seed}: {path} exists, skipped', flush=True)
     return True

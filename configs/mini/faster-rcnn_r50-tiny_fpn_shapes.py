@@ -10,6 +10,7 @@ model = dict(
         base_channels=8,
         gmconv_stages=(False, ) * 5,
         gmconv_cfg=None,
+        frozen_stages=-1,  # all trained, unlike Table V: see ./README.md
         init_cfg=dict(
             _delete_=True,
             type='Pretrained',

@@ -50,10 +50,16 @@ def _dataset_paths(ds):
     for p in prefixes:
         if isinstance(p, str) and p:
             yield 'data_prefix', osp.join(root, p)
+    if ds.get('split') and not prefix and root:
+        # mmpretrain's ImageNet(split=...) reads the folder DATA_ROOT/SPLIT
+        yield 'split', osp.join(root, ds['split'])
 
 
-def check_dataset_paths(cfg: Config, splits=('train', 'val', 'test')):
-    """Raise ``FileNotFoundError`` naming the first missing data path."""
+def missing_dataset_paths(cfg: Config, splits=('train', 'val', 'test')):
+    """``[(config key, path, how to get it)]`` of every data path of
+    ``cfg``'s dataloaders and evaluators of ``splits`` that does not exist
+    (relative paths: from the working directory)."""
+    missing = []
     for split in splits:
         loader = cfg.get(f'{split}_dataloader')
         evaluator = cfg.get(f'{split}_evaluator')
@@ -65,8 +71,14 @@ def check_dataset_paths(cfg: Config, splits=('train', 'val', 'test')):
         for ev in (evaluator if isinstance(evaluator, list) else [evaluator]):
             if isinstance(ev, dict) and ev.get('ann_file'):
                 checks.append((f'{split}_evaluator.ann_file', ev['ann_file']))
-        for key, path in checks:
-            if '://' not in path and not osp.exists(path):
-                raise FileNotFoundError(
-                    f'{key}: {path!r} does not exist (working directory '
-                    f'{os.getcwd()}). To get the data, {_missing_hint(path)}.')
+        missing += [(key, path, _missing_hint(path)) for key, path in checks
+                    if '://' not in path and not osp.exists(path)]
+    return missing
+
+
+def check_dataset_paths(cfg: Config, splits=('train', 'val', 'test')):
+    """Raise ``FileNotFoundError`` naming the first missing data path."""
+    for key, path, hint in missing_dataset_paths(cfg, splits)[:1]:
+        raise FileNotFoundError(
+            f'{key}: {path!r} does not exist (working directory '
+            f'{os.getcwd()}). To get the data, {hint}.')

@@ -85,3 +85,32 @@ def test_plot_fig6_from_collected_seed_runs(tmp_path):
                            str(bad)], cwd=root, capture_output=True,
                           text=True)
     assert proc.returncode != 0 and 'has no markdown table' in proc.stderr
+
+
+def test_plot_fig6_takes_a_row_labelled_with_its_path(tmp_path, capsys):
+    """collect_results labels a row with its path where two folders hold a
+    config of that name: the point is plotted, not dropped; two rows for
+    one point are an error; rows left out are named."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'plot_fig6', CIFAR.parents[2] / 'tools/analysis/plot_fig6.py')
+    plot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plot)
+    head = ('| config | runs | Top 1 Accuracy (mean ± std) | paper | diff |\n'
+            '|---|---|---|---|---|\n')
+    results = tmp_path / 'results.md'
+    results.write_text(
+        head + '| configs/classification/cifar/resnet20_1xb128_cifar10.py '
+        '| 3 | 92.00 ± 1.00 | 91.25 | +0.75 |\n'
+        '| resnet50_8xb32_in1k.py | 1 | 75.00 | 76.1 | -1.1 |\n')
+    points = plot.read_results(results)
+    assert points == {('cifar10', 'resnet20'): {'None': (92.0, 1.0, '3')}}
+    assert ('warning: row resnet50_8xb32_in1k.py left out: not a Fig. 6 '
+            'config') in capsys.readouterr().err
+    results.write_text(
+        head + '| configs/classification/cifar/resnet20_1xb128_cifar10.py '
+        '| 3 | 92.00 ± 1.00 | | |\n'
+        '| /mine/resnet20_1xb128_cifar10.py | 1 | 10.00 | | |\n')
+    with pytest.raises(ValueError, match='/mine/resnet20_1xb128_cifar10.py '
+                       'are both resnet20 on cifar10 at initial sigma None'):
+        plot.read_results(results)

@@ -206,3 +206,28 @@ def test_benchmark_layer_nd_part(tmp_path):
                             f'{m[name] / m["plain conv"]:.3f} |'
                             for m in modes.values())
             assert f'| {shape} | {name} |{cells}' in log
+
+
+def test_vis_erf_ann_file_must_be_the_images_split_and_sizes(tmp_path):
+    """Annotations matched by file name only would draw the train split's
+    objects on val images: another split, or another size, is an error."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'vis_erf', ROOT / 'tools/analysis/vis_erf.py')
+    vis_erf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vis_erf)
+    root = make_shapes_coco(tmp_path / 'shapes', num_train=2, num_val=2)
+    val = sorted((root / 'val').glob('*.png'))
+    ann = root / 'annotations/instances_val.json'
+    objects = vis_erf.image_objects(ann, val, 64)
+    assert len(objects) == 2 and all(objects)
+    with pytest.raises(ValueError, match='is of split train, the images '
+                       'of .* of split val'):
+        vis_erf.image_objects(root / 'annotations/instances_train.json',
+                              val, 64)
+    # the val annotations, but an image of that name of another size
+    other = tmp_path / 'val'
+    other.mkdir()
+    cv2.imwrite(str(other / val[0].name), np.zeros((10, 20, 3), np.uint8))
+    with pytest.raises(ValueError, match=f'{val[0].name} is 20x10, but'):
+        vis_erf.image_objects(ann, [other / val[0].name], 64)

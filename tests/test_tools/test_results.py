@@ -2,6 +2,7 @@
 """
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -122,7 +123,95 @@ def test_collect_results_missing_runs_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, str(COLLECT), str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0
-    assert 'seed_*/metrics.json exists' in proc.stderr
+    assert f'skipped {tmp_path}: holds no metrics.json' in proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith(
+        f'FileNotFoundError: no metrics.json in {tmp_path}: test the runs')
+
+
+def test_collect_results_takes_a_work_root_and_names_what_it_skips(
+        tmp_path):
+    """What tools/reproduce.py leaves in a work root: tested runs, a
+    backbone run (no metrics.json), a seed not tested yet, its own table;
+    a work dir given twice (and inside the root) is counted once."""
+    root = tmp_path / 'paper'
+    cifar = 'configs/classification/cifar/resnet20_1xb128_cifar100.py'
+    for seed, top1 in ((0, 66.0), (1, 68.0)):
+        write_run(root / 'resnet20_1xb128_cifar100' / f'seed_{seed}', cifar,
+                  {'accuracy/top1': top1})
+    (root / 'resnet20_1xb128_cifar100/seed_2').mkdir()  # training
+    (root / 'resnet50_8xb32_in1k/seed_0').mkdir(parents=True)  # backbone
+    (root / 'table1.md').write_text('| an earlier table |\n')
+    run = root / 'resnet20_1xb128_cifar100'
+    for args in ([root, run, run / 'seed_0'],
+                 [f'{root}/*'],  # a glob the shell did not expand
+                 [f'{root}/*', f'{root}/*']):
+        proc = subprocess.run([sys.executable, str(COLLECT), *map(str, args)],
+                              cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert '| resnet20_1xb128_cifar100.py | 2 | 67.00 ± 1.41 |' in \
+            proc.stdout, args
+        for path, why in ((run / 'seed_2', 'holds no metrics.json'),
+                          (root / 'resnet50_8xb32_in1k/seed_0',
+                           'holds no metrics.json'),
+                          (root / 'table1.md', 'not a work dir (a file)')):
+            assert proc.stderr.count(f'skipped {path}: {why}') == 1, (
+                args, path)
+
+
+def test_a_stale_metrics_json_is_neither_done_nor_counted(tmp_path):
+    """A run trained further or again after its test: its metrics.json is
+    of another checkpoint than last_checkpoint's, or older than it."""
+    module = load_collect()
+    cifar = 'configs/classification/cifar/resnet20_1xb128_cifar100.py'
+    run = tmp_path / 'seed_0'
+    write_run(run, cifar, {'accuracy/top1': 66.0})
+    assert module.run_done(run) == (
+        False, f'{run}/last_checkpoint does not exist')
+    ckpt = run / 'epoch_2.pth'
+    ckpt.write_bytes(b'checkpoint')
+    (run / 'last_checkpoint').write_text(str(ckpt))
+    (run / 'metrics.json').write_text(json.dumps(dict(
+        config=cifar, checkpoint=str(run / 'epoch_1.pth'),
+        metrics={'accuracy/top1': 66.0})))
+    done, why = module.run_done(run)
+    assert not done and f'tested on {run}/epoch_1.pth' in why
+    assert f"last_checkpoint names {ckpt}" in why
+    with pytest.raises(ValueError, match='test the run again'):
+        module.load_run(run / 'metrics.json')
+    # tested on the last checkpoint: done, and counted
+    (run / 'metrics.json').write_text(json.dumps(dict(
+        config=cifar, checkpoint=str(ckpt),
+        metrics={'accuracy/top1': 66.0})))
+    assert module.run_done(run) == (True, str(run / 'metrics.json'))
+    assert module.load_run(run / 'metrics.json')[1] == {
+        'Top 1 Accuracy': 66.0}
+    # trained again (--overwrite) into the same epoch_2.pth after the test
+    stamp = (run / 'metrics.json').stat().st_mtime
+    os.utime(ckpt, (stamp + 60, stamp + 60))
+    done, why = module.run_done(run)
+    assert not done and f'older than {ckpt}' in why
+    assert 'older than' in collect_stderr(run)
+    # empty or partial: never done
+    for text in ('', '{"config": "x.py", "metr'):
+        (run / 'metrics.json').write_text(text)
+        assert module.run_done(run)[0] is False
+    proc = subprocess.run([sys.executable, str(COLLECT), str(run), '--done'],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert f'not done: {run}/metrics.json: it is not complete JSON' in \
+        proc.stderr
+
+
+def load_collect():
+    spec = importlib.util.spec_from_file_location('collect_results', COLLECT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def collect_stderr(*args):
+    return subprocess.run([sys.executable, str(COLLECT), *map(str, args)],
+                          cwd=ROOT, capture_output=True, text=True).stderr
 
 
 def test_collect_results_skips_and_names_broken_metrics(tmp_path):
@@ -201,16 +290,23 @@ def test_train_seeds_tests_again_a_seed_with_a_broken_metrics_json(
                         lambda cmd, env: commands.append(cmd))
     config = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
     write_run(tmp_path / 'seed_0', str(config), {'accuracy/top1': 60.0})
+    (tmp_path / 'seed_0/last_checkpoint').write_text('x.pth')
+    # seed 2: tested, then trained again from scratch (--overwrite)
+    write_run(tmp_path / 'seed_2', str(config), {'accuracy/top1': 60.0})
+    (tmp_path / 'seed_2/x.pth').write_bytes(b'newer')
+    (tmp_path / 'seed_2/last_checkpoint').write_text('x.pth')
+    stamp = (tmp_path / 'seed_2/metrics.json').stat().st_mtime
+    os.utime(tmp_path / 'seed_2/x.pth', (stamp + 60, stamp + 60))
     (tmp_path / 'seed_1').mkdir()
     (tmp_path / 'seed_1/metrics.json').write_text('{"config": "x.py"')
     (tmp_path / 'seed_1/last_checkpoint').write_text('epoch_1.pth')
-    train_seeds.main([str(config), '--seeds', '0', '1', '--work-dir',
+    train_seeds.main([str(config), '--seeds', '0', '1', '2', '--work-dir',
                       str(tmp_path)])
     tools = [Path(cmd[1]).name for cmd in commands]
-    assert tools == ['train.py', 'test.py', 'collect_results.py']
-    train = commands[0]
-    assert train[train.index('--work-dir') + 1] == str(tmp_path / 'seed_1')
-    assert '--resume' in train  # continues a cut-short run, never restarts
+    assert tools == ['train.py', 'test.py'] * 2 + ['collect_results.py']
+    for train, seed in ((commands[0], 'seed_1'), (commands[2], 'seed_2')):
+        assert train[train.index('--work-dir') + 1] == str(tmp_path / seed)
+        assert '--resume' in train  # continues a cut-short run
 
 
 def test_results_table_imports_without_torch_or_toolboxes():

@@ -2,9 +2,17 @@
 
     python tools/analysis/collect_results.py WORK_DIR [WORK_DIR ...] [--out F]
         [--table V]
+    python tools/analysis/collect_results.py WORK_DIR [WORK_DIR ...] --done
 
 A WORK_DIR holds ``metrics.json`` (written by tools/test.py) or, for a
-tools/train_seeds.py sweep, ``seed_*/metrics.json``. Runs are grouped by
+tools/train_seeds.py sweep, ``seed_*/metrics.json``; or it is a work root
+(``work_dirs/paper``, what tools/reproduce.py trains into) whose folders
+are such work dirs. A glob (``'work_dirs/paper/*'``) is expanded here too.
+What is not a result is skipped with a note on stderr naming it: a file (a
+table written by ``--out``, a figure), a folder without ``metrics.json``
+(a backbone run that is not tested, a run not tested yet). A
+``metrics.json`` reached twice (the same WORK_DIR given twice, or a work
+dir and its work root) is counted once. Runs are grouped by
 config (the path tools/test.py recorded; configs of the same file name in
 different folders are separate rows, labelled with their paths); each
 group gets one row with the number of runs, the mean and sample standard
@@ -13,23 +21,35 @@ model-index.yml, matched by config file name) and mean minus paper.
 ``--table V`` lays detection runs out as the paper's Table V instead
 (rows: baseline, Stem L1 .. L1-L4, DCN, GMConv-DCN; AP, APs, APm, APl of
 Faster and Cascade R-CNN), each cell the mean ± std beside the paper's
-number.
+number; a run is filed there only when its config's file name is one of
+Table V's (configs/gmconv, configs/mini), every other run is left out
+with a warning naming it.
 
 A metrics.json that cannot be read, is empty or partial (not JSON, no
 ``config`` or ``metrics``, a metric that is not a finite number) is not
-counted: a warning on stderr names it and says why. It is an error when no
-run is left. A COCO metric of -1 (mmdet's value when the test set has no
-object of that size) is left out of its mean, with a warning.
+counted: a warning on stderr names it and says why. Nor is a stale one: a
+metrics.json beside a ``last_checkpoint`` that names another checkpoint
+than the one it was tested on, or older than that checkpoint (a run
+trained again, with ``--resume`` further or with ``--overwrite`` from
+scratch, and not tested since). It is an error when no run is left.
+
+``--done`` only checks: exit status 0 when each WORK_DIR holds a done run
+(a complete, not stale metrics.json and the ``last_checkpoint`` it was
+tested on), else 1, saying why on stderr. tools/reproduce.py's steps use
+it to skip what is done.
+
+A COCO metric of -1 (mmdet's value when the test set has no object of that
+size) is left out of its mean, with a warning.
 
 Needs only PyYAML: no torch, no OpenMMLab toolbox (``--out`` is written
 with mmgmconv/atomic_write.py, loaded by its path).
 """
 import argparse
+import glob
 import importlib.util
 import json
 import math
 import os.path as osp
-import re
 import statistics
 import sys
 from pathlib import Path
@@ -79,18 +99,113 @@ def paper_numbers(model_index=ROOT / 'model-index.yml'):
     return papers
 
 
-def find_runs(work_dir):
-    """The ``metrics.json`` files of one work dir or of its seed runs."""
+NOT_TESTED = ('holds no metrics.json (a run not tested yet, or a backbone '
+              'run, which is not tested)')
+
+
+def _work_dir_runs(folder):
+    """``(runs, skipped)``: the ``metrics.json`` of a work dir or of its
+    ``seed_*`` runs, and its seed runs that have none."""
+    if (folder / 'metrics.json').is_file():
+        return [folder / 'metrics.json'], []
+    seeds = sorted(p for p in folder.glob('seed_*') if p.is_dir())
+    runs = [p / 'metrics.json' for p in seeds
+            if (p / 'metrics.json').is_file()]
+    return runs, [(str(p), NOT_TESTED) for p in seeds
+                  if not (p / 'metrics.json').is_file()]
+
+
+def find_runs(paths):
+    """``(metrics.json files, skipped)`` of work dirs, work roots or globs.
+
+    Each path is a work dir (``metrics.json`` or ``seed_*/metrics.json``)
+    or a work root whose folders are work dirs. ``skipped`` lists ``(path,
+    why)`` for what is not a result. Each metrics.json is listed once,
+    however often it is reached.
+    """
+    found, skipped, seen = [], [], set()
+    for given in paths:
+        matches = ([Path(given)] if Path(given).exists()
+                   or not glob.has_magic(given) else
+                   [Path(p) for p in sorted(glob.glob(given))])
+        if not matches:
+            skipped.append((given, 'matches nothing'))
+        for path in matches:
+            if not path.is_dir():
+                skipped.append((str(path), 'not a work dir (a file)'
+                                if path.exists() else 'does not exist'))
+                continue
+            runs, left = _work_dir_runs(path)
+            if not runs and not left:  # a work root, or an untested run
+                inner = [_work_dir_runs(p) for p in sorted(path.iterdir())
+                         if p.is_dir()]
+                if any(r for r, _ in inner):
+                    runs = [r for rs, _ in inner for r in rs]
+                    left = [s for _, ss in inner for s in ss] + [
+                        (str(p), NOT_TESTED) for p, (r, s) in zip(
+                            sorted(q for q in path.iterdir() if q.is_dir()),
+                            inner) if not r and not s] + [
+                        (str(p), 'not a work dir (a file)')
+                        for p in sorted(path.iterdir()) if p.is_file()]
+                else:
+                    left = [(str(path), NOT_TESTED)]
+            skipped += left
+            for run in runs:
+                if run.resolve() not in seen:
+                    seen.add(run.resolve())
+                    found.append(run)
+    return found, list(dict.fromkeys(skipped))
+
+
+def stale_problem(path, tested):
+    """Why the metrics.json ``path`` is not the result of its run's last
+    checkpoint, or None; ``tested`` is the checkpoint it names.
+
+    Without a ``last_checkpoint`` beside it (a checkpoint tested on its
+    own) there is nothing to compare with: None.
+    """
+    record = Path(path).parent / 'last_checkpoint'
+    if not record.is_file():
+        return None
+    try:
+        last = record.read_text().strip()
+    except (OSError, UnicodeDecodeError) as err:
+        return f'{record} cannot be read ({err})'
+    last_file = Path(path).parent / Path(last).name
+    if not last_file.is_file():
+        last_file = Path(last)
+    if not isinstance(tested, str) or not tested:
+        return (f'it names no checkpoint, and {record} names {last}: test '
+                'the run again')
+    if tested != last and osp.realpath(tested) != osp.realpath(last):
+        return (f'it was tested on {tested}, but the run\'s '
+                f'last_checkpoint names {last}: test the run again')
+    if last_file.is_file() and \
+            Path(path).stat().st_mtime < last_file.stat().st_mtime:
+        return (f'it is older than {last_file}, which it names (the run '
+                'was trained again since it was tested): test it again')
+    return None
+
+
+def run_done(work_dir):
+    """``(True, metrics.json)`` when ``work_dir`` holds a done run: a
+    complete metrics.json tested on the checkpoint its ``last_checkpoint``
+    names, and not older than it; else ``(False, why)``."""
     work_dir = Path(work_dir)
-    if (work_dir / 'metrics.json').is_file():
-        return [work_dir / 'metrics.json']
-    runs = sorted(work_dir.glob('seed_*/metrics.json'))
-    if not runs:
-        raise FileNotFoundError(
-            f'neither {work_dir}/metrics.json nor {work_dir}/seed_*/'
-            'metrics.json exists: run tools/test.py (or tools/train_seeds.py)'
-            f' with --work-dir {work_dir} first')
-    return runs
+    path = work_dir / 'metrics.json'
+    if not (work_dir / 'last_checkpoint').is_file():
+        return False, f'{work_dir}/last_checkpoint does not exist'
+    if not path.is_file():
+        return False, f'{path} does not exist'
+    try:
+        read_run(path)
+    except ValueError as err:
+        return False, str(err)
+    tested = json.loads(path.read_text()).get('checkpoint')
+    problem = stale_problem(path, tested)
+    if problem:
+        return False, f'{path}: {problem}'
+    return True, str(path)
 
 
 def read_run(path):
@@ -138,6 +253,10 @@ def load_run(path):
     ``path`` when the file is not a complete result (:func:`read_run`).
     """
     config, metrics = read_run(path)
+    problem = stale_problem(path, json.loads(Path(path).read_text()).get(
+        'checkpoint'))
+    if problem:
+        raise ValueError(f'{path}: {problem}')
     measured = {}
     for key, value in metrics.items():
         if key not in METAFILE_METRICS:
@@ -220,60 +339,66 @@ def results_table(runs, papers):
     return '\n'.join(lines)
 
 
-#: Table V's rows, (method, usage of GMConv), in the paper's order
-TABLE_V_ROWS = (('GMConv', 'None (Baseline)'), ('GMConv', 'Stem L1'),
-                ('GMConv', 'Stem L1-L2'), ('GMConv', 'Stem L1-L3'),
-                ('GMConv', 'Stem L1-L4'), ('DCN (L2-L4)', 'None'),
-                ('GMConv-DCN', 'Stem L1'))
+#: Table V's rows in the paper's order: the variant part of their config
+#: names (``DET-rcnn_VARIANT_fpn_1x_coco.py``) -> (method, usage of GMConv)
+TABLE_V_ROWS = {
+    'r50': ('GMConv', 'None (Baseline)'),
+    'r50-gmconv-stem-l1': ('GMConv', 'Stem L1'),
+    'r50-gmconv-stem-l1-l2': ('GMConv', 'Stem L1-L2'),
+    'r50-gmconv-stem-l1-l3': ('GMConv', 'Stem L1-L3'),
+    'r50-gmconv-stem-l1-l4': ('GMConv', 'Stem L1-L4'),
+    'r50-dconv-c3-c5': ('DCN (L2-L4)', 'None'),
+    'r50-gmconv-stem-l1-dconv-c3-c5': ('GMConv-DCN', 'Stem L1'),
+}
 TABLE_V_DETECTORS = {'faster-rcnn': 'Faster R-CNN',
                      'cascade-rcnn': 'Cascade R-CNN'}
 TABLE_V_METRICS = ('box AP', 'box APs', 'box APm', 'box APl')
 
 
+def table_v_configs():
+    """``{config file name: (detector, row)}`` of Table V's configs
+    (configs/gmconv) and of their miniatures (configs/mini)."""
+    cells = {}
+    for det, det_name in TABLE_V_DETECTORS.items():
+        for variant, row in TABLE_V_ROWS.items():
+            tiny = variant.replace('r50', 'r50-tiny', 1)
+            cells[f'{det}_{variant}_fpn_1x_coco.py'] = (det_name, row)
+            cells[f'{det}_{tiny}_fpn_shapes.py'] = (det_name, row)
+    return cells
+
+
 def table_v_cell(config):
-    """``(detector, row)`` of Table V for a detection config file name
-    (``DET-rcnn_BACKBONE[-gmconv-stem-l1[-lN]][-dconv-c3-c5]_...``, the
-    names of configs/gmconv and configs/mini), or ``None``."""
-    detector = config.split('_', 1)[0]
-    if detector not in TABLE_V_DETECTORS or '_' not in config:
-        return None
-    variant = config.split('_')[1]
-    gmconv = re.search(r'-gmconv-stem-l1(?:-l([234]))?(?=-|$)', variant)
-    dcn = variant.endswith('-dconv-c3-c5')
-    if gmconv and dcn:
-        row = ('GMConv-DCN', 'Stem L1') if not gmconv.group(1) else None
-    elif dcn:
-        row = ('DCN (L2-L4)', 'None')
-    elif gmconv:
-        last = gmconv.group(1)
-        row = ('GMConv', 'Stem L1' + (f'-L{last}' if last else ''))
-    else:
-        row = ('GMConv', 'None (Baseline)')
-    return (TABLE_V_DETECTORS[detector], row) if row else None
+    """``(detector, row)`` of Table V for a config file name, or ``None``
+    for a config that is not one of Table V's (exact names only: a
+    ResNet-101 or ``-stem-l1-l5`` variant is no row of it)."""
+    return table_v_configs().get(config)
 
 
 def table_v(runs, papers):
     """Markdown table in the form of the paper's Table V: a row per
     (method, usage), AP / APs / APm / APl per detector; each cell
-    ``mean ± std (runs) / paper``. Runs of other configs are an error."""
+    ``mean ± std (runs) / paper``. Runs of other configs are left out,
+    with a warning naming each; it is an error when none is left."""
     cells, configs = {}, {}
     for config, measured in runs:
         cell = table_v_cell(osp.basename(config))
         if cell is None:
-            raise ValueError(
-                f'{config} is not a Table V config (DET-rcnn_BACKBONE'
-                '[-gmconv-stem-l1[-lN]][-dconv-c3-c5]_...); collect it '
-                'without --table V')
+            warn(f'a run of {config} is left out: not one of Table V\'s '
+                 'configs (configs/gmconv, configs/mini); collect it '
+                 'without --table V')
+            continue
         if configs.setdefault(cell, config) != config:
             raise ValueError(f'{config} and {configs[cell]} are both Table V '
                              f'{cell}: collect one of them')
         for metric, value in measured.items():
             cells.setdefault(cell, {}).setdefault(metric, []).append(value)
+    if not cells:
+        raise ValueError('no run of a Table V config to lay out as Table V')
     head = ['Method', 'Usage of GMConv']
     for det in TABLE_V_DETECTORS.values():
         head += [f'{det} {m[4:]}' for m in TABLE_V_METRICS]
     lines = ['| ' + ' | '.join(head) + ' |', '|---' * len(head) + '|']
-    for row in TABLE_V_ROWS:
+    for row in TABLE_V_ROWS.values():
         line = list(row)
         for det in TABLE_V_DETECTORS.values():
             measured = cells.get((det, row), {})
@@ -303,8 +428,29 @@ def main(argv=None):
         help='lay the runs out as the paper\'s Table V (default: one row '
         'per config, every metric with the paper\'s number and the '
         'difference)')
+    parser.add_argument(
+        '--done', action='store_true',
+        help='only check that each WORK_DIR holds a done run (a complete '
+        'metrics.json of its last checkpoint): exit status 1, saying why, '
+        'when one does not')
     args = parser.parse_args(argv)
-    runs = load_runs([p for d in args.work_dirs for p in find_runs(d)])
+    if args.done:
+        if args.out or args.table:
+            parser.error('--done only checks: drop --out and --table')
+        verdicts = [run_done(d) for d in args.work_dirs]
+        for done, why in verdicts:
+            print(f'done: {why}' if done else f'not done: {why}',
+                  file=sys.stdout if done else sys.stderr)
+        raise SystemExit(0 if all(done for done, _ in verdicts) else 1)
+    paths, skipped = find_runs(args.work_dirs)
+    for path, why in skipped:
+        print(f'skipped {path}: {why}', file=sys.stderr)
+    if not paths:
+        raise FileNotFoundError(
+            'no metrics.json in ' + ', '.join(args.work_dirs) + ': test the '
+            'runs with tools/test.py --work-dir WORK_DIR (or train them with'
+            ' tools/train_seeds.py or tools/reproduce.py) first')
+    runs = load_runs(paths)
     if args.table == 'V':
         table = table_v(runs, paper_numbers())
     else:

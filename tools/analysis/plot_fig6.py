@@ -9,10 +9,16 @@ One panel per network and dataset, as the paper's (a)-(f): the mean top-1
 with the standard deviation over runs as error bars at initial sigma 1, 5
 and 10 (``*-sgmconv-sigma1``, ``*-sgmconv``, ``*-sgmconv-sigma10``), and
 the StdConv config as the "None" point. Prints the plotted values.
+
+A row is taken by its config's file name, also where collect_results
+labels it with its path (configs of one file name in several folders);
+two rows for one point are an error naming both. Every row that is not
+plotted (another config, no top-1) gets a warning on stderr naming it.
 """
 import argparse
 import os.path as osp
 import re
+import sys
 from pathlib import Path
 
 #: config name part -> initial sigma on the x axis ('None': StdConv)
@@ -25,7 +31,8 @@ COLUMN = 'Top 1 Accuracy (mean ± std)'
 
 def read_results(path):
     """``{(dataset, network): {sigma: (mean, std or None, runs)}}`` from a
-    collect_results table; rows of other configs are skipped."""
+    collect_results table; rows of other configs are left out with a
+    warning."""
     lines = [line for line in Path(path).read_text().splitlines()
              if line.startswith('|')]
     if not lines:
@@ -36,21 +43,40 @@ def read_results(path):
         raise ValueError(f'{path} has no "{COLUMN}" column (its columns: '
                          f'{header}); collect the CIFAR runs of Fig. 6')
     col = header.index(COLUMN)
-    points = {}
+    points, rows = {}, {}
     for line in lines[2:]:
         cells = [c.strip() for c in line.strip('|').split('|')]
-        match = CONFIG.match(cells[0])
-        if not match or not cells[col]:
+        match = CONFIG.match(osp.basename(cells[0]))
+        if not match:
+            warn(f'row {cells[0]} left out: not a Fig. 6 config')
+            continue
+        if len(cells) <= col or not cells[col]:
+            warn(f'row {cells[0]} left out: it has no top-1')
             continue
         network, part, dataset = match.groups()
+        point = (dataset, network, SIGMAS[part])
+        if point in rows:
+            raise ValueError(
+                f'{path}: rows {rows[point]} and {cells[0]} are both '
+                f'{network} on {dataset} at initial sigma {point[2]}: '
+                'collect the runs of one of them')
+        rows[point] = cells[0]
         mean, _, std = cells[col].partition(' ± ')
-        points.setdefault((dataset, network), {})[SIGMAS[part]] = (
-            float(mean), float(std) if std else None, cells[1])
+        try:
+            value = (float(mean), float(std) if std else None, cells[1])
+        except ValueError:
+            raise ValueError(f'{path}: row {cells[0]}: {cells[col]!r} is not'
+                             ' "MEAN" or "MEAN ± STD"') from None
+        points.setdefault((dataset, network), {})[SIGMAS[part]] = value
     if not points:
         raise ValueError(f'{path} has no Fig. 6 config rows (ResNet-20/56/18'
                          ' StdConv and S-GMConv with sigma 1, 5, 10 on '
                          'CIFAR-10/100)')
     return points
+
+
+def warn(message):
+    print(f'warning: {message}', file=sys.stderr)
 
 
 def main(argv=None):

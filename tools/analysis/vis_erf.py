@@ -16,11 +16,23 @@ medium, large): the ERF of the backbone output unit at each object's
 centre, in a ``--window`` square around it, averaged over the objects of
 that size (``mmgmconv.visualization.object_centre_erfs``), e.g.
 ``--images data/shapes_coco/val --ann-file
-data/shapes_coco/annotations/instances_val.json``.
+data/shapes_coco/annotations/instances_val.json``. The annotations must
+be those of the images: an ``--ann-file`` of another split than the
+``--images`` folder (``instances_train2017.json`` with ``val2017/``), or
+an image whose size is not the annotated one, is an error naming it.
+
+Resizing differs from the detector's test pipeline, by design: each image
+is resized to a ``--size`` square (aspect ratio not kept), where mmdet's
+COCO test pipeline resizes keeping the aspect ratio to fit 1333x800 and
+pads to a multiple of 32. A square input makes the ERFs of different
+images the same shape, so they can be averaged; object centres and areas
+are mapped to the square (``image_objects``). ``tools/reproduce.py fig8``
+draws Fig. 8 this way.
 """
 import argparse
 import json
 import os.path as osp
+import re
 from pathlib import Path
 
 import matplotlib
@@ -51,7 +63,10 @@ def main():
     parser.add_argument('--labels', nargs='+')
     parser.add_argument('--stage', type=int, default=-1,
                         help='backbone output index (default: last)')
-    parser.add_argument('--size', type=int, default=128)
+    parser.add_argument(
+        '--size', type=int, default=128,
+        help='images are resized to this square (aspect ratio not kept, '
+        'unlike the detector\'s test pipeline: see above)')
     parser.add_argument('--max-images', type=int, default=32)
     parser.add_argument('--out', default='work_dirs/erf.png')
     parser.add_argument('--ann-file',
@@ -99,10 +114,30 @@ def main():
           f'averaged over {len(paths)} images of {args.images}')
 
 
+def _splits(text):
+    return set(re.findall(r'(?<![a-z])(train|val|test)', text.lower()))
+
+
 def image_objects(ann_file, paths, size):
     """Per image of ``paths``: ``(cx, cy, area)`` of its objects, the centre
     in pixels of the image resized to ``size`` square (as ``load_images``
-    resizes it), the area as annotated (original pixels)."""
+    resizes it), the area as annotated (original pixels).
+
+    Raises:
+        ValueError: the annotation file names another split (train, val,
+            test) than the images' folder, an image is not in it, or an
+            image's size is not the annotated one (annotations of other
+            images of the same file name).
+    """
+    from PIL import Image
+    folder = _splits(Path(paths[0]).parent.name) if paths else set()
+    ann = _splits(Path(ann_file).name)
+    if folder and ann and not folder & ann:
+        raise ValueError(
+            f'--ann-file {ann_file} is of split {"/".join(sorted(ann))}, '
+            f'the images of {Path(paths[0]).parent} of split '
+            f'{"/".join(sorted(folder))}: give the annotations of those '
+            'images')
     coco = json.loads(Path(ann_file).read_text())
     images = {img['file_name'].split('/')[-1]: img for img in coco['images']}
     anns = {}
@@ -114,6 +149,13 @@ def image_objects(ann_file, paths, size):
         img = images.get(path.name)
         if img is None:
             raise ValueError(f'{path.name} is not an image of {ann_file}')
+        with Image.open(path) as opened:
+            actual = opened.size
+        if actual != (img['width'], img['height']):
+            raise ValueError(
+                f'{path} is {actual[0]}x{actual[1]}, but {ann_file} '
+                f'annotates a {img["width"]}x{img["height"]} image of that '
+                'name: give the annotations of these images')
         sx, sy = size / img['width'], size / img['height']
         objects.append([
             ((x + w / 2) * sx, (y + h / 2) * sy, ann.get('area', w * h))
@@ -144,7 +186,8 @@ def by_size(args, configs, labels, paths):
             print(f'{label}: {name}: {count} objects')
     fig.colorbar(image, ax=axes, label='input gradient (max = 1)')
     fig.suptitle(f'ERF at object centres by COCO size, backbone output '
-                 f'{args.stage}, {window}x{window} window', fontsize=10)
+                 f'{args.stage}, {window}x{window} window, images resized '
+                 f'to {args.size}x{args.size}', fontsize=10)
     Path(osp.dirname(args.out) or '.').mkdir(parents=True, exist_ok=True)
     with atomic_path(args.out) as partial:
         fig.savefig(partial, dpi=100)
