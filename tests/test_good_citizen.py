@@ -151,8 +151,11 @@ def test_policy_is_installed_only_on_request():
                for v in after['loaders'].values())
 
 
+#: The tools that import mmgmconv and run as a program (a main()); those
+#: that only time or tabulate read no checkpoint.
 TOOLS = sorted(p for p in ROOT.glob('tools/**/*.py')
                if 'mmgmconv' in p.read_text()
+               and 'def main(' in p.read_text()
                and p.name not in ('benchmark.py', 'benchmark_import.py',
                                   'collect_results.py', 'plot_fig6.py',
                                   'make_shapes_coco.py'))
