@@ -10,7 +10,8 @@ another ``--work-dir``, or pass ``--overwrite`` to delete them and start
 over.
 
 Training stops with an error at the first NaN or infinite loss, naming the
-iteration (StopOnNonFiniteLossHook, added if the config lacks it).
+iteration (StopOnNonFiniteLossHook), and the log warns when GMConv's sigmas
+do not learn (StuckSigmaHook); each is added if the config lacks it.
 """
 import argparse
 import os
@@ -22,7 +23,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmgmconv  # noqa: F401  (registers GMConv and the safe ckpt types)
-from mmgmconv.engine import StopOnNonFiniteLossHook
+from mmgmconv.engine import StopOnNonFiniteLossHook, StuckSigmaHook
 from mmgmconv.engine.resume import (
     check_resume_checkpoint,
     find_resume_checkpoint,
@@ -100,11 +101,12 @@ def main():
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
     for path, why in skipped:
         runner.logger.warning(f'--resume: skipped {path}: {why}')
-    if not any(isinstance(h, StopOnNonFiniteLossHook) for h in runner.hooks):
-        # the config's own custom_hooks replaced gmconv_imports.py's list
-        runner.register_hook(StopOnNonFiniteLossHook())
-        runner.logger.info('added StopOnNonFiniteLossHook, which the '
-                           "config's custom_hooks left out")
+    for hook_type in (StopOnNonFiniteLossHook, StuckSigmaHook):
+        if not any(isinstance(h, hook_type) for h in runner.hooks):
+            # the config's own custom_hooks replaced gmconv_imports.py's list
+            runner.register_hook(hook_type())
+            runner.logger.info(f'added {hook_type.__name__}, which the '
+                               "config's custom_hooks left out")
     if earlier and is_main_process():
         for path in earlier:
             os.remove(path)
