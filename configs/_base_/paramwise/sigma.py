@@ -7,7 +7,7 @@
 # with one weight_decay) is our inference, not a stated setting; the configs
 # do that unless one of these is used:
 #
-#   _base_ = ['../demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py',
+#   _base_ = ['../demo/resnet20-gmconv_1xb64_digits.py',
 #             '../_base_/paramwise/sigma.py']
 #   optim_wrapper = dict(paramwise_cfg=_base_.sigma_no_decay)
 #
