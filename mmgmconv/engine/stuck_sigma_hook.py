@@ -15,8 +15,8 @@ from ..ops import SGMConv, named_gmconv_layers
 REMEDY = (
     'To let the data move them: no weight decay on sigma and a larger '
     'learning rate for it, with the switches of '
-    'configs/_base_/paramwise/sigma.py (sigma_no_decay, sigma_lr_mult; '
-    'sigma_short_schedule combines both with a factor of 1000, our '
+    'configs/_base_/paramwise/sigma.py (sigma_no_decay, sigma_lr_mult, or '
+    'sigma_short_schedule: no decay and 10000 times the learning rate, our '
     'choice for short schedules and fine-tuning), e.g. '
     "optim_wrapper = dict(paramwise_cfg=_base_.sigma_short_schedule); "
     'see "Sigma and float32" in docs/advanced_guides/design.md')
