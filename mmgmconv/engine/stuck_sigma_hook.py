@@ -65,7 +65,8 @@ class StuckSigmaHook(Hook):
     Cheap: one read of all the parameters to the host per window (none
     between), a few Python floats (the learning rates) per iteration, and
     a copy of the tracked parameters on their device (a scalar per
-    S-GMConv layer; the predictor's two small FCs per D-GMConv layer).
+    S-GMConv layer; the predictor's two FCs per D-GMConv layer), and a
+    gradient hook on each that records, in Python, that it got a gradient.
     A model without GMConv, or whose GMConv parameters are frozen
     (``requires_grad=False``) or in no optimizer group, is not checked and
     nothing is logged; nor is a window in which a parameter had no
