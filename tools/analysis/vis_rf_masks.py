@@ -58,28 +58,28 @@ def grid(items, path, title):
 
 def learned_and_change(learned, initial, path, title):
     """Top row: each ``learned`` mask on the fixed [0, 1] scale; bottom
-    row: ``learned - initial`` on a symmetric scale around 0 (blue: the
-    mask shrank there, red: it grew)."""
+    row: ``learned - initial``, each panel on its own scale, symmetric
+    around 0 (blue: the mask shrank there, red: it grew), as the stem's
+    change can be a hundred times a body stage's."""
     cols = len(learned)
-    fig, axes = plt.subplots(2, cols, figsize=(2 * cols + 1.5, 5),
+    fig, axes = plt.subplots(2, cols, figsize=(2.3 * cols + 1.5, 5),
                              squeeze=False, layout='constrained')
-    largest = max(max(abs((learned[k] - initial[k]).min()),
-                      abs((learned[k] - initial[k]).max()))
-                  for k in learned) or 1e-12
     for col, (label, mask) in enumerate(learned.items()):
         change = mask - initial[label]
+        largest = float(abs(change).max())
         top = axes[0, col].imshow(mask, cmap='viridis', vmin=0, vmax=1)
         axes[0, col].set_title(panel_title(label, mask), fontsize=7)
-        low = axes[1, col].imshow(change, cmap='RdBu_r', vmin=-largest,
-                                  vmax=largest)
-        axes[1, col].set_title(
-            f'learned - initial\nlargest {abs(change).max():.2g}',
-            fontsize=7)
+        low = axes[1, col].imshow(change, cmap='RdBu_r',
+                                  vmin=-largest or -1e-12,
+                                  vmax=largest or 1e-12)
+        axes[1, col].set_title('learned - initial', fontsize=7)
+        bar = fig.colorbar(low, ax=axes[1, col], shrink=0.8,
+                           format='%.1e')
+        bar.ax.tick_params(labelsize=6)
         for ax in axes[:, col]:
             ax.set_xticks([])
             ax.set_yticks([])
     fig.colorbar(top, ax=axes[0].tolist(), label='mask value')
-    fig.colorbar(low, ax=axes[1].tolist(), label='change from initial')
     fig.suptitle(title)
     with atomic_path(path) as partial:
         fig.savefig(partial, dpi=100)
