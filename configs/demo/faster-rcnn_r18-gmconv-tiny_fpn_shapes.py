@@ -38,7 +38,7 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
          milestones=[9, 11], gamma=0.1)
 ]
-# Sigma without weight decay and at 10000 times the learning rate: our
+# Sigma without weight decay and at 1000 times the learning rate: our
 # choice for miniature schedules, not the paper's setting. With the paper's
 # (every parameter at one rate and decay) the body sigmas of this 600-step
 # run do not learn from the data: their steps round away in float32 and

@@ -16,7 +16,7 @@ REMEDY = (
     'To let the data move them: no weight decay on sigma and a larger '
     'learning rate for it, with the switches of '
     'configs/_base_/paramwise/sigma.py (sigma_no_decay, sigma_lr_mult, or '
-    'sigma_short_schedule: no decay and 10000 times the learning rate, our '
+    'sigma_short_schedule: no decay and 1000 times the learning rate, our '
     'choice for short schedules and fine-tuning), e.g. '
     "optim_wrapper = dict(paramwise_cfg=_base_.sigma_short_schedule); "
     'see "Sigma and float32" in docs/advanced_guides/design.md')

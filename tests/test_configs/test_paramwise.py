@@ -58,7 +58,7 @@ SIGMA_PARAMS = ('conv.sigma', 'stem.sigma_predictor.fc1.weight',
     (None, 1 - LR * DECAY),  # the paper's: every parameter decays
     ('sigma_no_decay', 1.0),  # sigma and its predictor do not
     ('sigma_lr_mult', 1 - 10 * LR * DECAY),  # they step at 10 x lr
-    ('sigma_short_schedule', 1.0),  # no decay (and 1e4 x lr for sigma)
+    ('sigma_short_schedule', 1.0),  # no decay (and 1e3 x lr for sigma)
 ])
 def test_switch_takes_effect_on_sigma_and_predictor_only(
         tmp_path, switch, sigma_factor):
@@ -71,7 +71,7 @@ def test_switch_takes_effect_on_sigma_and_predictor_only(
 
 
 def test_short_schedule_gives_sigma_alone_its_learning_rate(tmp_path):
-    """sigma_short_schedule: S-GMConv sigma at 1e4 x lr, the predictor and
+    """sigma_short_schedule: S-GMConv sigma at 1e3 x lr, the predictor and
     the weights at the config's lr."""
     cfg_file = tmp_path / 'optim.py'
     cfg_file.write_text(
@@ -84,6 +84,6 @@ def test_short_schedule_gives_sigma_alone_its_learning_rate(tmp_path):
     lr_of = {id(p): g['lr'] for g in wrapper.param_groups
              for p in g['params']}
     params = dict(model.named_parameters())
-    assert lr_of[id(params['conv.sigma'])] == pytest.approx(1e4 * LR)
+    assert lr_of[id(params['conv.sigma'])] == pytest.approx(1e3 * LR)
     for name in ('stem.sigma_predictor.fc1.weight', 'conv.weight'):
         assert lr_of[id(params[name])] == pytest.approx(LR), name
