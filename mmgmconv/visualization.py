@@ -66,6 +66,18 @@ def layer_masks(model: nn.Module, probe_size: int = 64) -> Dict[str, tuple]:
     return out
 
 
+def initial_masks(model: nn.Module) -> Dict[str, tuple]:
+    """``{layer name: (mask, sigma_init, sigma_init)}``: the mask each
+    GMConv layer of ``model`` starts with (``sigma_init``; a D-GMConv
+    predictor starts at it for every image), in the form of
+    :func:`layer_masks`."""
+    out = {}
+    for name, m in named_gmconv_layers(model):
+        mask = gaussian_mask(m.kernel_size, float(m.sigma_init))
+        out[name] = (mask.cpu().numpy(), m.sigma_init, m.sigma_init)
+    return out
+
+
 def stage_mean_masks(masks: Dict[str, tuple]) -> Dict[str, np.ndarray]:
     """Average mask per body stage (``layerN``), per kernel size elsewhere."""
     groups = defaultdict(list)

@@ -10,8 +10,9 @@ another ``--work-dir``, or pass ``--overwrite`` to delete them and start
 over.
 
 Training stops with an error at the first NaN or infinite loss, naming the
-iteration (StopOnNonFiniteLossHook), and checkpoints survive a crash
-(CrashSafeCheckpointHook); each is added if the config lacks it. Every
+iteration (StopOnNonFiniteLossHook), checkpoints survive a crash
+(CrashSafeCheckpointHook) and the log warns when GMConv's sigmas do not
+learn (StuckSigmaHook); each is added if the config lacks it. Every
 checkpoint the run reads goes through the project's checkpoint policy
 (mmgmconv.checkpoint_safety).
 """
@@ -25,7 +26,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmgmconv.checkpoint_safety import install_checkpoint_policy
-from mmgmconv.engine import CrashSafeCheckpointHook, StopOnNonFiniteLossHook
+from mmgmconv.engine import (
+    CrashSafeCheckpointHook,
+    StopOnNonFiniteLossHook,
+    StuckSigmaHook,
+)
 from mmgmconv.engine.resume import (
     check_resume_checkpoint,
     find_resume_checkpoint,
@@ -104,7 +109,8 @@ def main():
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
     for path, why in skipped:
         runner.logger.warning(f'--resume: skipped {path}: {why}')
-    for hook_type in (StopOnNonFiniteLossHook, CrashSafeCheckpointHook):
+    for hook_type in (StopOnNonFiniteLossHook, CrashSafeCheckpointHook,
+                      StuckSigmaHook):
         if not any(isinstance(h, hook_type) for h in runner.hooks):
             # the config's own custom_hooks replaced gmconv_imports.py's list
             runner.register_hook(hook_type())

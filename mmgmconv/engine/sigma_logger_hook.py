@@ -1,6 +1,6 @@
 """Log every GMConv layer's sigma during training."""
 import torch
-from mmengine.hooks import Hook
+from mmengine.hooks import Hook, LoggerHook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
@@ -56,18 +56,37 @@ class SigmaLoggerHook(Hook):
       ``window_size`` iterations; a sigma name that matches (a layer called
       ``...time...``, say) gets a ``custom_cfg`` entry with
       ``method_name='current'``, mmengine's per-key override.
+
+    The log line shows 4 decimals (the log processor's ``num_digits``),
+    too few to see a sigma drift by a few float32 steps; the JSON scalars
+    and TensorBoard hold the full value. So at each iteration the
+    ``LoggerHook`` logs, this hook also logs a line of its own with every
+    sigma to float32's precision (8 significant digits) and its change
+    since the start of training (S-GMConv: the value before the first
+    iteration, after any resume; D-GMConv: the first iteration's batch
+    mean), e.g. ``sigma/backbone.layer1.0.conv1 4.9999995
+    (-4.768e-07)``.
     """
     priority = 'NORMAL'
 
     def __init__(self):
         self._current_keys = set()
+        self.initial = {}
+
+    def before_train(self, runner):
+        self.initial = gmconv_sigmas(self._model(runner))
+
+    @staticmethod
+    def _model(runner):
+        return runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
         processor = runner.log_processor
-        for key, value in gmconv_sigmas(model).items():
+        sigmas = gmconv_sigmas(self._model(runner))
+        for key, value in sigmas.items():
+            self.initial.setdefault(key, value)
             runner.message_hub.update_scalar(f'train/{key}', value)
             if key not in self._current_keys:
                 self._current_keys.add(key)
@@ -76,3 +95,19 @@ class SigmaLoggerHook(Hook):
                         for c in processor.custom_cfg):
                     processor.custom_cfg.append(
                         dict(data_src=key, method_name='current'))
+        if sigmas and self._logs_now(runner, batch_idx):
+            runner.logger.info('sigma (change since the start): ' + ', '.join(
+                f'{key} {value:.8g} ({value - self.initial[key]:+.3e})'
+                for key, value in sigmas.items()))
+
+    def _logs_now(self, runner, batch_idx):
+        """Whether the runner's ``LoggerHook`` logs this iteration (its own
+        rule, mmengine 0.10)."""
+        logger = next((h for h in runner.hooks if isinstance(h, LoggerHook)),
+                      None)
+        if logger is None:
+            return False
+        return self.every_n_inner_iters(batch_idx, logger.interval) or (
+            self.end_of_epoch(runner.train_dataloader, batch_idx) and
+            (not logger.ignore_last
+             or len(runner.train_dataloader) <= logger.interval))

@@ -58,6 +58,7 @@ SIGMA_PARAMS = ('conv.sigma', 'stem.sigma_predictor.fc1.weight',
     (None, 1 - LR * DECAY),  # the paper's: every parameter decays
     ('sigma_no_decay', 1.0),  # sigma and its predictor do not
     ('sigma_lr_mult', 1 - 10 * LR * DECAY),  # they step at 10 x lr
+    ('sigma_short_schedule', 1.0),  # no decay (and 1e3 x lr for sigma)
 ])
 def test_switch_takes_effect_on_sigma_and_predictor_only(
         tmp_path, switch, sigma_factor):
@@ -67,3 +68,22 @@ def test_switch_takes_effect_on_sigma_and_predictor_only(
     # the convolution weights keep the config's lr and decay
     for name in ('conv.weight', 'stem.weight'):
         assert shrink(before, after, name) == pytest.approx(1 - LR * DECAY)
+
+
+def test_short_schedule_gives_sigma_alone_its_learning_rate(tmp_path):
+    """sigma_short_schedule: S-GMConv sigma at 1e3 x lr, the predictor and
+    the weights at the config's lr."""
+    cfg_file = tmp_path / 'optim.py'
+    cfg_file.write_text(
+        f"_base_ = ['{ROOT}/configs/_base_/paramwise/sigma.py']\n"
+        f"optim_wrapper = dict(optimizer=dict(type='SGD', lr={LR}, "
+        f"weight_decay={DECAY}), paramwise_cfg=_base_.sigma_short_schedule)\n")
+    model = TinyGMConvNet()
+    wrapper = build_optim_wrapper(model,
+                                  Config.fromfile(cfg_file).optim_wrapper)
+    lr_of = {id(p): g['lr'] for g in wrapper.param_groups
+             for p in g['params']}
+    params = dict(model.named_parameters())
+    assert lr_of[id(params['conv.sigma'])] == pytest.approx(1e3 * LR)
+    for name in ('stem.sigma_predictor.fc1.weight', 'conv.weight'):
+        assert lr_of[id(params[name])] == pytest.approx(LR), name

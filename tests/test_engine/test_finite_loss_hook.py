@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from mmgmconv.engine import StopOnNonFiniteLossHook
+from mmgmconv.engine import StopOnNonFiniteLossHook, StuckSigmaHook
 from tool_helpers import run_tool
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
@@ -66,13 +66,16 @@ def test_nan_loss_stops_training_naming_the_iteration(tmp_path, hooks):
 
 
 def test_every_config_has_the_hook():
+    """And StuckSigmaHook, from the same custom_hooks list (one load of
+    every config for both)."""
     configs = [p for p in (ROOT / 'configs').rglob('*.py')
                if '_base_' not in p.parts]
     assert len(configs) > 50
     for path in configs:
-        hooks = Config.fromfile(path).get('custom_hooks', [])
-        assert [h['type'] for h in hooks].count(
-            StopOnNonFiniteLossHook.__name__) == 1, path
+        hooks = [h['type']
+                 for h in Config.fromfile(path).get('custom_hooks', [])]
+        for hook in (StopOnNonFiniteLossHook, StuckSigmaHook):
+            assert hooks.count(hook.__name__) == 1, (path, hook)
 
 
 def test_nan_sigma_stops_a_gmconv_run(tmp_path):

@@ -2,6 +2,7 @@
 import json
 import re
 
+import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
@@ -94,3 +95,14 @@ def test_logged_sigma_is_the_sigma_after_that_iteration(tmp_path):
     assert len(printed) == len(logged)
     for step, value in zip(sorted(logged), printed):
         assert abs(value - recorder.after[step]['sigma/time_conv']) < 1e-4
+
+    # and a line of the hook's own gives them to float32's precision, with
+    # the change since the start (the S-GMConv sigma started at 1.0)
+    precise = re.findall(r'sigma/time_conv (\S+) \((\S+)\)', log)
+    assert len(precise) == len(logged)
+    for step, (value, change) in zip(sorted(logged), precise):
+        after = recorder.after[step]['sigma/time_conv']
+        assert abs(float(value) - after) <= 1e-7 * after
+        assert float(change) == pytest.approx(after - 1.0, rel=1e-3)
+    first_stem = re.search(r'sigma1/stem \S+ \((\S+)\)', log).group(1)
+    assert first_stem != '+0.000e+00'  # D-GMConv: since iteration 1's mean

@@ -3,8 +3,9 @@
     python tools/analysis/vis_rf_masks.py CONFIG CHECKPOINT [--out-dir DIR]
 
 Writes DIR/rf_masks.png (each layer's mask), DIR/rf_masks_stage_mean.png
-(the average mask per body stage) and DIR/sigma_vs_depth.png. Works for
-detection and classification checkpoints.
+(the average mask per body stage, and below it how far it is from the mask
+the layers started with, at sigma_init) and DIR/sigma_vs_depth.png. Works
+for detection and classification checkpoints.
 """
 import argparse
 import math
@@ -19,7 +20,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from mmgmconv.apis import init_model  # noqa: E402
 from mmgmconv.atomic_write import atomic_path  # noqa: E402
 from mmgmconv.checkpoint_safety import install_checkpoint_policy  # noqa: E402
-from mmgmconv.visualization import layer_masks, stage_mean_masks  # noqa
+from mmgmconv.visualization import (  # noqa: E402
+    initial_masks,
+    layer_masks,
+    stage_mean_masks,
+)
 
 
 def panel_title(label, mask, sigma1=None, sigma2=None):
@@ -45,6 +50,36 @@ def grid(items, path, title):
         image = ax.imshow(mask, cmap='viridis', vmin=0, vmax=1)
         ax.set_title(label, fontsize=7)
     fig.colorbar(image, ax=axes, label='mask value')
+    fig.suptitle(title)
+    with atomic_path(path) as partial:
+        fig.savefig(partial, dpi=100)
+    plt.close(fig)
+
+
+def learned_and_change(learned, initial, path, title):
+    """Top row: each ``learned`` mask on the fixed [0, 1] scale; bottom
+    row: ``learned - initial``, each panel on its own scale, symmetric
+    around 0 (blue: the mask shrank there, red: it grew), as the stem's
+    change can be a hundred times a body stage's."""
+    cols = len(learned)
+    fig, axes = plt.subplots(2, cols, figsize=(2.3 * cols + 1.5, 5),
+                             squeeze=False, layout='constrained')
+    for col, (label, mask) in enumerate(learned.items()):
+        change = mask - initial[label]
+        largest = float(abs(change).max())
+        top = axes[0, col].imshow(mask, cmap='viridis', vmin=0, vmax=1)
+        axes[0, col].set_title(panel_title(label, mask), fontsize=7)
+        low = axes[1, col].imshow(change, cmap='RdBu_r',
+                                  vmin=-largest or -1e-12,
+                                  vmax=largest or 1e-12)
+        axes[1, col].set_title('learned - initial', fontsize=7)
+        bar = fig.colorbar(low, ax=axes[1, col], shrink=0.8,
+                           format='%.1e')
+        bar.ax.tick_params(labelsize=6)
+        for ax in axes[:, col]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.colorbar(top, ax=axes[0].tolist(), label='mask value')
     fig.suptitle(title)
     with atomic_path(path) as partial:
         fig.savefig(partial, dpi=100)
@@ -79,10 +114,12 @@ def main():
     print(f'{path}: the mask of every GMConv layer, in network order')
 
     path = osp.join(args.out_dir, 'rf_masks_stage_mean.png')
-    grid([(panel_title(stage, m), m)
-          for stage, m in stage_mean_masks(masks).items()], path,
-         f'average RF mask per stage ({name})')
-    print(f'{path}: the average mask of each body stage')
+    learned_and_change(
+        stage_mean_masks(masks), stage_mean_masks(initial_masks(model)),
+        path, f'average RF mask per stage ({name}) and its change from '
+        'the initial mask')
+    print(f'{path}: the average mask of each body stage and its change '
+          'from the initial mask')
 
     path = osp.join(args.out_dir, 'sigma_vs_depth.png')
     fig, ax = plt.subplots(figsize=(8, 3))
