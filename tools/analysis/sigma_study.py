@@ -38,6 +38,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 from mmgmconv.atomic_write import atomic_path  # noqa: E402
+from mmgmconv.checkpoint_safety import install_checkpoint_policy  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: validation metrics looked for, first found is reported
@@ -210,6 +211,7 @@ def parse_args():
 
 
 def main():
+    install_checkpoint_policy()  # every checkpoint this tool reads
     args = parse_args()
     name = osp.splitext(osp.basename(args.config))[0]
     results = {
