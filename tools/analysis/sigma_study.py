@@ -37,7 +37,11 @@ from mmengine.config import Config
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-from mmgmconv.atomic_write import atomic_path  # noqa: E402
+from mmgmconv.atomic_write import (  # noqa: E402
+    atomic_path,
+    dump_json_atomically,
+    write_text_atomically,
+)
 from mmgmconv.checkpoint_safety import install_checkpoint_policy  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -92,9 +96,8 @@ def train_one(config, setting, seed, work_dir, cfg_options):
     paramwise = setting_paramwise(setting)
     if 'paramwise_cfg' in Config.fromfile(config).optim_wrapper:
         paramwise['_delete_'] = True  # the setting replaces the config's
-    with open(child, 'w') as f:
-        f.write(CHILD.format(config=osp.abspath(config),
-                             paramwise=paramwise, seed=seed))
+    write_text_atomically(child, CHILD.format(
+        config=osp.abspath(config), paramwise=paramwise, seed=seed))
     cmd = [sys.executable, osp.join(ROOT, 'tools/train.py'), child,
            '--work-dir', work_dir, '--overwrite']
     if cfg_options:
@@ -104,8 +107,7 @@ def train_one(config, setting, seed, work_dir, cfg_options):
     if proc.returncode:
         raise RuntimeError(f'{" ".join(cmd)} failed ({proc.returncode})')
     result = read_run(work_dir)
-    with atomic_path(result_path) as partial, open(partial, 'w') as f:
-        json.dump(result, f)
+    dump_json_atomically(result, result_path)
     return result
 
 
