@@ -34,7 +34,11 @@ OTHER = os.environ.get('MMGMCONV_OTHER_STACK_PYTHON')
 def build_model():
     from mmdet.registry import MODELS
 
-    import mmgmconv  # noqa: F401
+    import mmgmconv.toolboxes.mmdet  # noqa: F401  (registers GMResNet)
+    from mmgmconv.checkpoint_safety import install_checkpoint_policy
+
+    # checkpoints read as the project's tools read them
+    install_checkpoint_policy()
     model = MODELS.build(dict(
         type='GMResNet', depth=18, base_channels=8, stem_channels=8,
         gmconv_cfg=PAPER_GMCONV_CFG,
