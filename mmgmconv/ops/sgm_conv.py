@@ -53,6 +53,33 @@ def is_folded(conv: nn.Module) -> bool:
     return getattr(conv, 'gmconv_folded', False)
 
 
+@torch.no_grad()
+def folded_plain_conv(layer: nn.Module, conv_class: type) -> nn.Module:
+    """A ``conv_class`` (``nn.Conv1d`` / ``nn.Conv2d`` / ``nn.Conv3d``) with
+    the arguments of the S-GMConv ``layer`` and its mask folded into the
+    weight, ``W * M(sigma)``: the same outputs, the parameters of a plain
+    conv, marked by :func:`mark_folded`; training mode and
+    ``requires_grad`` as ``layer``'s."""
+    conv = conv_class(
+        layer.in_channels,
+        layer.out_channels,
+        layer.kernel_size,
+        stride=layer.stride,
+        padding=layer.padding,
+        dilation=layer.dilation,
+        groups=layer.groups,
+        bias=layer.bias is not None,
+        padding_mode=layer.padding_mode,
+        device=layer.weight.device,
+        dtype=layer.weight.dtype)
+    conv.weight.copy_(layer.weight * layer.mask().to(layer.weight.dtype))
+    conv.weight.requires_grad_(layer.weight.requires_grad)
+    if layer.bias is not None:
+        conv.bias.copy_(layer.bias)
+        conv.bias.requires_grad_(layer.bias.requires_grad)
+    return mark_folded(conv).train(layer.training)
+
+
 @MODELS.register_module()
 class FoldedConv2d(nn.Conv2d):
     """The conv config ``dict(type='FoldedConv2d')``: what an S-GMConv is in
@@ -151,28 +178,10 @@ class SGMConv(nn.Conv2d):
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
-    @torch.no_grad()
     def to_plain_conv(self) -> nn.Conv2d:
-        """A ``nn.Conv2d`` with the mask folded into its weight (marked by
-        :func:`mark_folded`, an attribute only)."""
-        conv = nn.Conv2d(
-            self.in_channels,
-            self.out_channels,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            groups=self.groups,
-            bias=self.bias is not None,
-            padding_mode=self.padding_mode,
-            device=self.weight.device,
-            dtype=self.weight.dtype)
-        conv.weight.copy_(self.weight * self.mask().to(self.weight.dtype))
-        conv.weight.requires_grad_(self.weight.requires_grad)
-        if self.bias is not None:
-            conv.bias.copy_(self.bias)
-            conv.bias.requires_grad_(self.bias.requires_grad)
-        return mark_folded(conv).train(self.training)
+        """A ``nn.Conv2d`` with the mask folded into its weight
+        (:func:`folded_plain_conv`)."""
+        return folded_plain_conv(self, nn.Conv2d)
 
     def extra_repr(self) -> str:
         sigma = 'None' if self.sigma is None else f'{self.sigma.item():.4g}'

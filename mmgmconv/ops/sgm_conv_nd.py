@@ -4,7 +4,7 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 
 from .gaussian_mask import check_sigma_init, gaussian_mask_nd
-from .sgm_conv import mark_folded, mask_is_all_ones
+from .sgm_conv import folded_plain_conv, mask_is_all_ones
 
 
 class SGMConvNdMixin:
@@ -56,29 +56,12 @@ class SGMConvNdMixin:
             weight = weight * self.mask().to(weight.dtype)
         return super()._conv_forward(input, weight, bias)
 
-    @torch.no_grad()
     def to_plain_conv(self) -> nn.Module:
         """A :attr:`plain_conv` (``nn.Conv1d`` / ``nn.Conv3d``) with the
         mask folded into its weight: the same outputs, the state-dict keys
-        of the conv before :func:`~mmgmconv.convert_to_gmconv`."""
-        conv = self.plain_conv(
-            self.in_channels,
-            self.out_channels,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            groups=self.groups,
-            bias=self.bias is not None,
-            padding_mode=self.padding_mode,
-            device=self.weight.device,
-            dtype=self.weight.dtype)
-        conv.weight.copy_(self.weight * self.mask().to(self.weight.dtype))
-        conv.weight.requires_grad_(self.weight.requires_grad)
-        if self.bias is not None:
-            conv.bias.copy_(self.bias)
-            conv.bias.requires_grad_(self.bias.requires_grad)
-        return mark_folded(conv).train(self.training)
+        of the conv before :func:`~mmgmconv.convert_to_gmconv`
+        (:func:`~mmgmconv.ops.sgm_conv.folded_plain_conv`)."""
+        return folded_plain_conv(self, self.plain_conv)
 
     def extra_repr(self) -> str:
         sigma = 'None' if self.sigma is None else f'{self.sigma.item():.4g}'
