@@ -5,7 +5,7 @@ import torch
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from .gaussian_mask import check_sigma_init, gaussian_mask
+from .gaussian_mask import check_sigma_init, gaussian_mask, gaussian_mask_nd
 from .load_hooks import register_load_pre_hook
 
 #: The key of a folded S-GMConv. In a checkpoint's ``meta`` (written by
@@ -91,8 +91,69 @@ class FoldedConv2d(nn.Conv2d):
         return mark_folded(nn.Conv2d(*args, **kwargs))
 
 
+class SGMConvMixin:
+    """What an S-GMConv adds to its ``nn.Conv1d`` / ``nn.Conv2d`` /
+    ``nn.Conv3d`` (:class:`SGMConv`, ``SGMConv1d``, ``SGMConv3d``):
+    ``conv(x, weight * M(sigma))`` with an isotropic mask
+    (:func:`~mmgmconv.ops.gaussian_mask.gaussian_mask_nd` with the same
+    sigma on every axis; in 2D the paper's circular mask).
+
+    The paper defines S-GMConv for 2D kernels only; one isotropic sigma per
+    layer in 1D and 3D is our generalisation of its circular mask (eq. 3-4:
+    the same sigma along both axes). For video, where the time axis may
+    want another width, use :class:`~mmgmconv.ops.dgm_conv_nd.DGMConv3d`
+    (a predicted temporal ratio).
+    """
+
+    #: The plain conv class the layer folds into.
+    plain_conv: type
+
+    def __init__(self, *args, sigma_init: float = 5.0, **kwargs):
+        sigma_init = check_sigma_init(sigma_init)
+        super().__init__(*args, **kwargs)
+        self.sigma_init = sigma_init
+        if mask_is_all_ones(self.kernel_size):
+            self.register_parameter('sigma', None)
+        else:
+            self.sigma = nn.Parameter(
+                torch.tensor(self.sigma_init, device=self.weight.device))
+
+    def reset_parameters(self) -> None:
+        """The plain conv's initialisation of weight and bias, and
+        ``sigma = sigma_init``."""
+        super().reset_parameters()
+        # None also while the conv's __init__ calls this, before sigma exists
+        if getattr(self, 'sigma', None) is not None:
+            with torch.no_grad():
+                self.sigma.fill_(self.sigma_init)
+
+    def mask(self) -> Tensor:
+        """The current mask, shaped as ``kernel_size`` (all ones without a
+        sigma)."""
+        if self.sigma is None:
+            return self.weight.new_ones(self.kernel_size)
+        return gaussian_mask_nd(self.kernel_size, self.sigma)
+
+    def _conv_forward(self, input: Tensor, weight: Tensor,
+                      bias: Tensor) -> Tensor:
+        if self.sigma is not None:
+            weight = weight * self.mask().to(weight.dtype)
+        return super()._conv_forward(input, weight, bias)
+
+    def to_plain_conv(self) -> nn.Module:
+        """A :attr:`plain_conv` (``nn.Conv1d`` / ``2d`` / ``3d``) with the
+        mask folded into its weight: the same outputs, the state-dict keys
+        of the conv before :func:`~mmgmconv.convert_to_gmconv`
+        (:func:`~mmgmconv.ops.sgm_conv.folded_plain_conv`)."""
+        return folded_plain_conv(self, self.plain_conv)
+
+    def extra_repr(self) -> str:
+        sigma = 'None' if self.sigma is None else f'{self.sigma.item():.4g}'
+        return f'{super().extra_repr()}, sigma={sigma}'
+
+
 @MODELS.register_module('SGMConv')
-class SGMConv(nn.Conv2d):
+class SGMConv(SGMConvMixin, nn.Conv2d):
     """S-GMConv: ``conv(x, weight * M(sigma))`` with a circular mask.
 
     Takes ``nn.Conv2d``'s arguments plus ``sigma_init`` (paper default 5,
@@ -125,36 +186,13 @@ class SGMConv(nn.Conv2d):
     ``(B, C_out, H', W')`` or ``(C_out, H', W')``.
     """
 
-    def __init__(self, *args, sigma_init: float = 5.0, **kwargs):
-        sigma_init = check_sigma_init(sigma_init)
-        super().__init__(*args, **kwargs)
-        self.sigma_init = sigma_init
-        if mask_is_all_ones(self.kernel_size):
-            self.register_parameter('sigma', None)
-        else:
-            self.sigma = nn.Parameter(
-                torch.tensor(self.sigma_init, device=self.weight.device))
-
-    def reset_parameters(self) -> None:
-        """``nn.Conv2d``'s initialisation of weight and bias, and
-        ``sigma = sigma_init``."""
-        super().reset_parameters()
-        # None also while nn.Conv2d.__init__ calls this, before sigma exists
-        if getattr(self, 'sigma', None) is not None:
-            with torch.no_grad():
-                self.sigma.fill_(self.sigma_init)
+    plain_conv = nn.Conv2d
 
     def mask(self) -> Tensor:
         """The current mask, ``(kh, kw)`` (all ones without a sigma)."""
         if self.sigma is None:
             return self.weight.new_ones(self.kernel_size)
         return gaussian_mask(self.kernel_size, self.sigma)
-
-    def _conv_forward(self, input: Tensor, weight: Tensor,
-                      bias: Tensor) -> Tensor:
-        if self.sigma is not None:
-            weight = weight * self.mask().to(weight.dtype)
-        return super()._conv_forward(input, weight, bias)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,
                               strict, missing_keys, unexpected_keys,
@@ -177,12 +215,3 @@ class SGMConv(nn.Conv2d):
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
-
-    def to_plain_conv(self) -> nn.Conv2d:
-        """A ``nn.Conv2d`` with the mask folded into its weight
-        (:func:`folded_plain_conv`)."""
-        return folded_plain_conv(self, nn.Conv2d)
-
-    def extra_repr(self) -> str:
-        sigma = 'None' if self.sigma is None else f'{self.sigma.item():.4g}'
-        return f'{super().extra_repr()}, sigma={sigma}'
