@@ -1,5 +1,7 @@
 """Warn when GMConv's sigmas do not learn: their updates round away in
 float32, or only weight decay moves them."""
+import math
+import statistics
 from collections import defaultdict
 
 import numpy as np
@@ -22,18 +24,91 @@ REMEDY = (
     'see "Sigma and float32" in docs/advanced_guides/design.md')
 
 
-def optimizer_param_groups(optim_wrapper):
-    """Every param group of ``optim_wrapper`` (one optimizer or an
+def optimizer_wrappers(optim_wrapper):
+    """The optimizer wrappers of ``optim_wrapper`` (one, or the values of an
     ``OptimWrapperDict``)."""
-    wrappers = (optim_wrapper.values() if isinstance(
+    return (list(optim_wrapper.values()) if isinstance(
         optim_wrapper, OptimWrapperDict) else [optim_wrapper])
-    return [g for w in wrappers for g in w.optimizer.param_groups]
 
 
 def float32_spacing(value):
     """The gap between ``value`` and the next float32 away from zero: an
     update smaller than half of it rounds away."""
     return float(np.spacing(np.float32(abs(value))))
+
+
+class DecayOnlyCopy:
+    """S-GMConv sigmas as weight decay alone would move them: a float32
+    copy of each on the CPU, starting at its value, stepped with a zero
+    gradient, whenever the run's optimizer wrapper updates, by an optimizer
+    of the
+    run's class with fresh state (momentum buffers, Adam moments) and the
+    hyperparameters the run's optimizer steps with (learning rate,
+    momentum, weight decay, ...; read before each iteration).
+
+    Sigmas whose param groups have equal hyperparameters at the start
+    share one group of the copy (mmengine's ``paramwise_cfg`` makes a group
+    per parameter; one step of one group per optimizer keeps the copy
+    cheap), which follows the first of those groups: schedulers change
+    groups that start equal alike.
+
+    Args:
+        sigmas (list): ``(sigma, param group, optimizer wrapper)`` triples.
+    """
+
+    #: how an optimizer computes, not what: the copy's are its own
+    IMPLEMENTATION = ('foreach', 'fused', 'capturable', 'differentiable')
+
+    def __init__(self, sigmas):
+        # id(wrapper) -> (wrapper, {hyperparameters: (group, [indices])})
+        per_wrapper = {}
+        for i, (sigma, group, wrapper) in enumerate(sigmas):
+            groups = per_wrapper.setdefault(id(wrapper), (wrapper, {}))[1]
+            key = repr(sorted(self._hyperparameters(group).items()))
+            groups.setdefault(key, (group, []))[1].append(i)
+        self.where = [None] * len(sigmas)  # (vector, index) per sigma
+        self.mirrors = []  # (wrapper, optimizer, [(group, mirror group)])
+        for wrapper, groups in per_wrapper.values():
+            vectors = []
+            for _, indices in groups.values():
+                # one vector of copies per group: one step for all of them
+                vector = torch.stack([
+                    sigmas[i][0].detach().to('cpu', torch.float32).reshape(
+                        ()) for i in indices])
+                vector.grad = torch.zeros_like(vector)
+                vectors.append(vector)
+                for position, i in enumerate(indices):
+                    self.where[i] = (vector, position)
+            optimizer = type(wrapper.optimizer)([
+                dict(self._hyperparameters(group), params=[vector])
+                for (group, _), vector in zip(groups.values(), vectors)])
+            self.mirrors.append((wrapper, optimizer, [
+                (group, mirror) for (group, _), mirror in zip(
+                    groups.values(), optimizer.param_groups)]))
+
+    @classmethod
+    def _hyperparameters(cls, group):
+        return {k: v for k, v in group.items()
+                if k != 'params' and k not in cls.IMPLEMENTATION}
+
+    def before_step(self):
+        """Read the hyperparameters the run's optimizer steps with in this
+        iteration (schedulers change them after it)."""
+        for _, _, groups in self.mirrors:
+            for group, mirror in groups:
+                mirror.update(self._hyperparameters(group))
+
+    def step(self):
+        """Step the copies whose wrapper updated in this iteration
+        (with gradient accumulation it updates once in several)."""
+        for wrapper, optimizer, groups in self.mirrors:
+            if wrapper.should_update():
+                optimizer.step()
+
+    def values(self):
+        """The copies' values now, a float32 CPU tensor per sigma."""
+        return [vector.detach()[position].clone()
+                for vector, position in self.where]
 
 
 @HOOKS.register_module()
@@ -49,27 +124,33 @@ class StuckSigmaHook(Hook):
       for bit what it was.
       Its updates are below half of float32's spacing at its value (at
       sigma 5: 4.8e-7) and round away, or its gradient and its decay are 0;
-    - **decay only**: two or more S-GMConv sigmas with the same learning
-      rate and weight decay (above 0) all moved by the same fraction of
-      their value, to within ``decay_tolerance`` of that fraction (a
-      D-GMConv predictor: every tensor ``p`` moved along itself, to
-      ``p0 * c``, with one ``c``). That is how weight decay (SGD, with or
-      without momentum, and AdamW) moves parameters whose gradient is 0.
-      For a predictor's tensors the residual off that direction bounds the
-      data's share; for the scalar sigmas only the agreement of the
-      fractions does, so with few layers a data gradient that moves them
-      alike can raise it wrongly (seen with 2 layers over a 4-iteration
-      window; the project's backbones have 6 to 48 S-GMConv layers).
+    - **decay only**: each S-GMConv sigma of a group (same learning rate
+      and weight decay above 0) moved by the fraction of its value by which
+      weight decay alone would have moved it, to within
+      ``decay_tolerance`` of that fraction. What decay alone does is
+      computed: ``DecayOnlyCopy`` steps a copy of the sigmas from the
+      start of training with the run's optimizer class and
+      hyperparameters and a zero gradient. Exact for a run that starts
+      fresh; a resumed run's copy starts with no momentum, so in its first
+      window decay's move is underestimated (by up to about
+      ``1 / (window * (1 - momentum))``, 10% at the defaults) and a
+      warning may come one window later. A D-GMConv predictor: every
+      tensor ``p`` moved along itself, to ``p0 * c``, with one ``c``, and
+      the residual off that direction is below ``decay_tolerance`` of the
+      move (how SGD, with or without momentum, and AdamW decay parameters
+      whose gradient is 0).
 
     The warning names the layers, the learning rate and weight decay they
     see, float32's spacing at their value and the remedy (no decay and a
     larger learning rate for sigma, ``configs/_base_/paramwise/sigma.py``).
 
     Cheap: one read of all the parameters to the host per window (none
-    between), a few Python floats (the learning rates) per iteration, and
-    a copy of the tracked parameters on their device (a scalar per
-    S-GMConv layer; the predictor's two FCs per D-GMConv layer), and a
-    gradient hook on each that records, in Python, that it got a gradient.
+    between), a few Python floats (the learning rates) per iteration, a
+    copy of the tracked parameters on their device (a scalar per S-GMConv
+    layer; the predictor's two FCs per D-GMConv layer), a gradient hook on
+    each parameter that records, in Python, that it got a gradient, and
+    the decay-only copy: one optimizer step per iteration on a CPU vector
+    of the sigmas (per group of equal hyperparameters).
     A model without GMConv, or whose GMConv parameters are frozen
     (``requires_grad=False``) or in no optimizer group, is not checked and
     nothing is logged; nor is a window in which a parameter had no
@@ -83,8 +164,8 @@ class StuckSigmaHook(Hook):
 
     Args:
         window (int): Iterations between two comparisons. Default 100.
-        decay_tolerance (float): How close to one common fraction the
-            moves must be to count as decay only. Default 0.1 (our choice:
+        decay_tolerance (float): How close to decay's move a parameter's
+            move must be to count as decay only. Default 0.1 (our choice:
             a warning says that the data moved sigma by less than a tenth
             of what decay did).
     """
@@ -106,9 +187,9 @@ class StuckSigmaHook(Hook):
     def before_train(self, runner):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        group_of = {id(p): g
-                    for g in optimizer_param_groups(runner.optim_wrapper)
-                    for p in g['params']}
+        group_of = {id(p): (g, w)
+                    for w in optimizer_wrappers(runner.optim_wrapper)
+                    for g in w.optimizer.param_groups for p in g['params']}
         self.units = []
         for name, layer in named_gmconv_layers(model):
             if isinstance(layer, SGMConv):
@@ -119,16 +200,23 @@ class StuckSigmaHook(Hook):
             params = [p for p in params
                       if p.requires_grad and id(p) in group_of]
             if params:
-                self.units.append((name, kind, params, group_of[id(
-                    params[0])]))
+                group, wrapper = group_of[id(params[0])]
+                self.units.append((name, kind, params, group, wrapper))
         # which parameters got a gradient this iteration: the optimizer
         # skips (no step, no decay) those that did not
         self.got_grad = set()
         self.handles = [
             p.register_post_accumulate_grad_hook(
                 lambda p: self.got_grad.add(id(p)))
-            for _, _, params, _ in self.units for p in params
+            for _, _, params, _, _ in self.units for p in params
         ]
+        self.sigma_index = {}  # unit index -> index in decay_only
+        sigmas = []
+        for i, (_, kind, params, group, wrapper) in enumerate(self.units):
+            if kind == 'sigma':
+                self.sigma_index[i] = len(sigmas)
+                sigmas.append((params[0], group, wrapper))
+        self.decay_only = DecayOnlyCopy(sigmas)
         self._start_window()
 
     def after_train(self, runner):
@@ -138,16 +226,22 @@ class StuckSigmaHook(Hook):
 
     def _start_window(self):
         self.snapshot = [[p.detach().clone() for p in params]
-                         for _, _, params, _ in self.units]
+                         for _, _, params, _, _ in self.units]
+        self.decay_only_start = self.decay_only.values()
         self.min_lr = {}
         self.stepped = [0] * len(self.units)
         self.iters = 0
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if self.units:
+            self.decay_only.before_step()
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
         if not self.units:
             return
-        for i, (_, _, params, group) in enumerate(self.units):
+        self.decay_only.step()
+        for i, (_, _, params, group, _) in enumerate(self.units):
             key = id(group)
             self.min_lr[key] = min(self.min_lr.get(key, group['lr']),
                                    group['lr'])
@@ -163,29 +257,42 @@ class StuckSigmaHook(Hook):
         self._start_window()
 
     def _statistics(self):
-        """Per unit, per parameter ``(max |p - p0|, <p - p0, p0>,
-        |p0|^2, |p - p0|^2, max |p|)`` as Python floats, read from the
-        device at once."""
-        stats, shapes = [], []
-        for (_, _, params, _), before in zip(self.units, self.snapshot):
+        """Per unit, per parameter ``(max |p - p0|, <p - p0, p0>, |p0|^2,
+        |p - p0|^2, max |p|, the fraction by which decay alone moved it)``
+        as Python floats, read from the device at once; that fraction (an
+        S-GMConv sigma's, see ``DecayOnlyCopy``) is ``None`` for the
+        others."""
+        moves = [(c - c0) / c0 for c, c0 in zip(
+            self.decay_only.values(), self.decay_only_start)]
+        stats, shapes, predicted = [], [], []
+        for i, ((_, _, params, _, _), before) in enumerate(
+                zip(self.units, self.snapshot)):
             shapes.append(len(params))
+            move = moves[self.sigma_index[i]] if i in self.sigma_index \
+                else None
+            predicted.append(move is not None)
             for p, p0 in zip(params, before):
                 p = p.detach().float()
                 delta = p - p0.float()
                 p0 = p0.float()
+                decay_move = (move.float().reshape(()) if move is not None
+                              else delta.new_zeros(()))
                 stats.append(torch.stack([
                     delta.abs().max(), (delta * p0).sum(), (p0 * p0).sum(),
-                    (delta * delta).sum(), p.abs().max()]).to(
+                    (delta * delta).sum(), p.abs().max(),
+                    decay_move.to(p.device)]).to(
                         stats[0].device if stats else p.device))
         values = iter(torch.stack(stats).tolist())
-        return [[next(values) for _ in range(n)] for n in shapes]
+        return [[v if has else v[:5] + [None]
+                 for v in (next(values) for _ in range(n))]
+                for n, has in zip(shapes, predicted)]
 
     def _findings(self, runner):
         """``(finding, layer names, message)`` for this window."""
         stats = self._statistics()
         unchanged = defaultdict(list)
         decaying = defaultdict(list)
-        for (name, kind, params, group), unit, stepped in zip(
+        for (name, kind, params, group, _), unit, stepped in zip(
                 self.units, stats, self.stepped):
             lr = self.min_lr[id(group)]
             if lr <= 0 or stepped < self.iters:
@@ -214,28 +321,47 @@ class StuckSigmaHook(Hook):
                 'Its updates are below half of float32\'s spacing at its '
                 f'value ({spacing}) and round away. {REMEDY}')))
         for (kind, lr, wd), layers in decaying.items():
-            moved = self._decay_only(kind, layers)
+            moved = (self._sigma_decay_only(layers) if kind == 'sigma' else
+                     self._predictor_decay_only(layers))
             if moved is None:
                 continue
             names = tuple(n for n, _ in layers)
             value = max(max(s[4] for s in unit) for _, unit in layers)
             found.append(('decay', names, (
                 f'GMConv is not learning from the data: the {kind} of '
-                f'{len(names)} layers moved in the last {self.iters} '
-                f'iterations by the same fraction, {moved}, as weight '
-                f'decay ({wd:.3g}) alone moves them: the data moved them '
-                f'by less than {self.decay_tolerance:.0%} of that. Layers: '
+                f'{len(names)} layer(s) moved in the last {self.iters} '
+                f'iterations as weight decay ({wd:.3g}) alone moves them, '
+                f'{moved}: the data moved them by less than '
+                f'{self.decay_tolerance:.0%} of that. Layers: '
                 f'{", ".join(names)}. Learning rate {lr:.3g}; float32\'s '
                 f'spacing at {value:.6g} is {float32_spacing(value):.2g}. '
                 f'{REMEDY}')))
         return found
 
-    def _decay_only(self, kind, layers):
-        """The common fraction (a string) when ``layers`` moved as decay
-        alone moves them, else ``None``."""
+    def _sigma_decay_only(self, layers):
+        """How the S-GMConv sigmas of ``layers`` moved (a string) when each
+        moved as decay alone moves it (``DecayOnlyCopy``), else ``None``."""
+        observed, predicted = [], []
+        for _, ((_, dot, norm0, _, _, decay_fraction), ) in layers:
+            if not decay_fraction or not math.isfinite(decay_fraction) \
+                    or norm0 == 0:
+                return None
+            fraction = dot / norm0  # (sigma - sigma0) / sigma0
+            if abs(fraction - decay_fraction) > \
+                    self.decay_tolerance * abs(decay_fraction):
+                return None
+            observed.append(fraction)
+            predicted.append(decay_fraction)
+        return (f'by {statistics.mean(observed):+.4%} of their value on '
+                f'average (decay alone: {statistics.mean(predicted):+.4%})')
+
+    def _predictor_decay_only(self, layers):
+        """How the D-GMConv predictors of ``layers`` moved (a string) when
+        every tensor moved along itself by one common fraction, else
+        ``None``."""
         fractions = []
         for _, unit in layers:
-            for max_delta, dot, norm0, norm_delta, _ in unit:
+            for max_delta, dot, norm0, norm_delta, *_ in unit:
                 if norm0 == 0:
                     if max_delta != 0:
                         return None  # moved away from 0: not decay
@@ -245,11 +371,11 @@ class StuckSigmaHook(Hook):
                 if c == 0 or residual > (self.decay_tolerance * c)**2 * norm0:
                     return None
                 fractions.append(c)
-        if not fractions or (kind == 'sigma' and len(fractions) < 2):
+        if not fractions:
             return None
         mean = sum(fractions) / len(fractions)
         spread = max(fractions) - min(fractions)
         if mean >= 0 or spread > self.decay_tolerance * abs(mean):
             return None
-        return (f'{mean:+.4%} of their value (the layers differ by '
+        return (f'by {mean:+.4%} of their value (the layers differ by '
                 f'{spread / abs(mean):.1%} of that)')
