@@ -112,15 +112,19 @@ class CheckpointMatchHook(Hook):
             k for k, v in state.items() if k in own and hasattr(v, 'shape')
             and tuple(v.shape) != tuple(own[k].shape)
         ]
-        self._handle = model.register_load_state_dict_post_hook(
-            self._record_load)
+        if self._handle is None:
+            self._handle = model.register_load_state_dict_post_hook(
+                self._record_load)
 
     def _record_load(self, module, incompatible_keys) -> None:
+        # (removed in before_train: not while the loader iterates the hooks)
         self._load = (list(incompatible_keys.missing_keys),
                       list(incompatible_keys.unexpected_keys))
-        self._handle.remove()
 
     def before_train(self, runner) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
         if self._load is None:
             return  # nothing loaded through load_from
         missing, unexpected = self._load

@@ -37,6 +37,7 @@ default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
 
 def tiny_digits(folder, extra=''):
     path = Path(folder) / 'tiny.py'
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(TINY.format(digits=DIGITS) + extra)
     return path
 
@@ -144,7 +145,7 @@ def digits_runner(cfg_path, work, **changes):
     ``CheckpointMatchHook(**changes)`` registered."""
     cfg = Config.fromfile(cfg_path)
     cfg.work_dir = str(work)
-    cfg.experiment_name = Path(work).name  # a logger of its own
+    cfg.experiment_name = '_'.join(Path(work).parts[-3:])  # its own log
     init_default_scope('mmpretrain')
     runner = Runner.from_cfg(cfg)
     hook = CheckpointMatchHook(config=str(cfg_path), **changes)
@@ -180,6 +181,17 @@ def test_load_from_logs_how_well_the_checkpoint_fits(tmp_path):
     log = run_log(runner)
     assert f'load_from {same}: all {total} tensors of the model loaded' in log
     assert 'does not match' not in log
+    # S-GMConv sigmas folded into plain convs by the model's load hook are
+    # used, not unexpected
+    plain = tiny_digits(tmp_path / 'plain', 'model = dict(backbone=dict('
+                        'gmconv_stages=(True, False, False, False)))\n')
+    runner, hook = digits_runner(plain, tmp_path / 'plain/work',
+                                 checkpoint=same)
+    assert not [k for k in runner.model.state_dict() if k.endswith('.sigma')]
+    runner.load_checkpoint(str(same))
+    hook.before_train(runner)
+    log = run_log(runner)
+    assert f'load_from {same}: all ' in log and 'does not match' not in log
 
 
 def test_resume_hook_refuses_another_model_before_restoring_it(tmp_path):
