@@ -6,8 +6,18 @@ or tools/slurm_train.sh.
 A work dir that already holds the checkpoints of a run (``last_checkpoint``,
 ``epoch_N.pth``, ``iter_N.pth``) is not trained into again from scratch,
 which would replace them: continue that run with ``--resume``, train into
-another ``--work-dir``, or pass ``--overwrite`` to delete them and start
-over.
+another ``--work-dir``, or pass ``--overwrite`` to delete them, and the
+results tested from them (``metrics.json``, ``--out`` pickles), and start
+over. ``--overwrite`` first checks the checkpoints the new run reads
+(``load_from``, ``init_cfg``): a missing one, or one among the files it
+would delete, stops it before anything is deleted; it refuses ``resume``
+however it is set (mmgmconv/engine/overwrite.py).
+
+The checkpoint a run starts from is checked against the model
+(CheckpointMatchHook): ``--resume`` needs one that fits strictly, as
+tools/test.py does; ``load_from`` logs how many of the model's tensors it
+filled, warns when it does not fit exactly and stops when it fills less
+than half of the model.
 
 Training stops with an error at the first NaN or infinite loss, naming the
 iteration (StopOnNonFiniteLossHook), checkpoints survive a crash
@@ -27,14 +37,20 @@ from mmengine.runner import Runner
 
 from mmgmconv.checkpoint_safety import install_checkpoint_policy
 from mmgmconv.engine import (
+    CheckpointMatchHook,
     CrashSafeCheckpointHook,
     StopOnNonFiniteLossHook,
     StuckSigmaHook,
 )
+from mmgmconv.engine.overwrite import (
+    check_overwrite,
+    earlier_run_checkpoints,
+    earlier_run_results,
+    input_checkpoints,
+)
 from mmgmconv.engine.resume import (
     check_resume_checkpoint,
     find_resume_checkpoint,
-    run_checkpoints,
 )
 from mmgmconv.utils import (
     add_common_args,
@@ -59,9 +75,10 @@ def parse_args():
         'last_checkpoint is skipped and logged)')
     parser.add_argument(
         '--overwrite', action='store_true',
-        help='start a new run in a work dir that holds the checkpoints of '
-        'an earlier one: they (last_checkpoint, epoch_N.pth, iter_N.pth) '
-        'are deleted first')
+        help='start a new run in a work dir that holds an earlier one: its '
+        'checkpoints (last_checkpoint, epoch_N.pth, iter_N.pth) and '
+        'results (metrics.json, result.json, *.pkl, *.pickle) are deleted '
+        'first (its logs are kept)')
     add_common_args(parser)
     args = parse_tool_args(parser)
     if args.overwrite and args.resume is not None:
@@ -70,12 +87,11 @@ def parse_args():
     return args
 
 
-def earlier_run_files(work_dir):
-    """The checkpoints of an earlier run in ``work_dir`` and its
-    ``last_checkpoint``."""
-    record = osp.join(work_dir, 'last_checkpoint')
-    return run_checkpoints(work_dir) + ([record]
-                                        if osp.lexists(record) else [])
+def resume_source(cfg, args):
+    """Where ``cfg.resume`` was set, for a message."""
+    if 'resume' in (args.cfg_options or {}):
+        return f'--cfg-options resume={args.cfg_options["resume"]!r}'
+    return f'resume={cfg.resume!r} in {args.config} (or its _base_)'
 
 
 def main():
@@ -97,18 +113,29 @@ def main():
     elif args.resume is not None:
         check_resume_checkpoint(args.resume)
         cfg.resume, cfg.load_from = True, args.resume
-    earlier = [] if cfg.get('resume') else earlier_run_files(cfg.work_dir)
+    if args.overwrite and cfg.get('resume'):
+        raise ValueError(
+            f'--overwrite starts a new run, but {resume_source(cfg, args)} '
+            'continues one: drop --overwrite to resume, or set '
+            'resume=False (--cfg-options resume=False) to start over')
+    earlier = ([] if cfg.get('resume') else
+               earlier_run_checkpoints(cfg.work_dir))
     if earlier and not args.overwrite:
         raise FileExistsError(
             f'{cfg.work_dir} holds the checkpoints of an earlier run ('
             f'{", ".join(map(osp.basename, earlier))}), which a new run '
             'would overwrite: continue it with --resume, train into another '
             '--work-dir, or pass --overwrite to delete them and start over')
+    if args.overwrite:
+        earlier += earlier_run_results(cfg.work_dir)
+        check_overwrite(input_checkpoints(cfg), earlier, cfg.work_dir)
     check_dataset_paths(cfg, ('train', 'val'))
     runner = (RUNNERS.build(cfg)
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
     for path, why in skipped:
         runner.logger.warning(f'--resume: skipped {path}: {why}')
+    runner.register_hook(CheckpointMatchHook(
+        cfg.get('load_from'), args.config, resume=bool(cfg.get('resume'))))
     for hook_type in (StopOnNonFiniteLossHook, CrashSafeCheckpointHook,
                       StuckSigmaHook):
         if not any(isinstance(h, hook_type) for h in runner.hooks):
