@@ -374,12 +374,17 @@ def test_tool_says_how_to_import_a_module_of_the_current_folder(
                      capsys.readouterr().err)
 
 
-def test_tool_refuses_the_checkpoint_as_out(tmp_path, capsys):
+def test_tool_refuses_the_checkpoint_or_a_folder_as_out(tmp_path, capsys):
     tool = load_tool()
     out = str(tmp_path / 'm.onnx')
     with pytest.raises(SystemExit):
         tool.parse_args(['torch.nn:Identity', out, out])
     assert 'is the CHECKPOINT' in capsys.readouterr().err
+    os.mkdir(out)
+    with pytest.raises(SystemExit):
+        tool.parse_args(['torch.nn:Identity', out])
+    assert 'm.onnx\' is a folder: give the .onnx file' in \
+        capsys.readouterr().err
 
 
 def test_tool_reads_model_spec_arguments(monkeypatch):

@@ -235,6 +235,9 @@ def parse_args(argv=None):
     args.out = args.files[-1]
     if not args.out.endswith('.onnx'):
         parser.error(f'OUT must end in .onnx, got {args.out!r}')
+    if osp.isdir(args.out):
+        parser.error(f'OUT {args.out!r} is a folder: give the .onnx file '
+                     'to write')
     if args.checkpoint is not None and \
             osp.realpath(args.checkpoint) == osp.realpath(args.out):
         parser.error(f'OUT {args.out!r} is the CHECKPOINT: give another '
