@@ -152,8 +152,12 @@ def build(args, config, checkpoint):
     images = load_images(args.paths, model, args.size)
     if args.outputs[config] is None:  # the config left out out_indices
         with torch.no_grad():
-            outputs = len(model.eval().backbone(images[:1]))
-        check_stage(args.stage, outputs, config)
+            outputs = model.eval().backbone(images[:1])
+        if not isinstance(outputs, (tuple, list)):
+            raise ValueError(f'the backbone of {config} returns a '
+                             f'{type(outputs).__name__}, not a tuple of '
+                             'outputs that --stage could choose from')
+        check_stage(args.stage, len(outputs), config)
     return model, images
 
 
