@@ -314,6 +314,9 @@ def load_tool():
     (['--batch', '600', '--shape', '256', '256', '--verify'],
      r'--verify: an input of shape \(601, 3, 288, 288\)'),
     (['--batch', '0'], '--batch positive'),
+    (['--convert', 'stems=conv1', 'sigma=2'], r'--convert sigma, stems: not '
+     r'an argument of convert_to_gmconv; allowed: kind, include, exclude, '
+     r'stem, dims, sigma_init, reduction'),
 ])
 def test_tool_refuses_bad_options(monkeypatch, capsys, argv, message):
     tool = load_tool()

@@ -56,6 +56,8 @@ def refusal(tool, capsys, *argv):
     (['--labels', 'a', 'b'], r'--labels needs one entry per checkpoint '
      r'\(1\), got 2'),
     (['--ann-file', 'missing.json'], "--ann-file 'missing.json' not found"),
+    (['--out', 'erf'], "--out 'erf': the figure format comes from the "
+     'extension, one of .*png'),
 ])
 def test_bad_arguments_are_refused_by_the_parser(vis_erf, shapes, capsys,
                                                   argv, message):

@@ -41,6 +41,7 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from mmgmconv.apis import init_model  # noqa: E402
@@ -127,6 +128,10 @@ def parse_args(argv=None):
                      '--ann-file: give --ann-file too')
     if args.ann_file and not osp.isfile(args.ann_file):
         parser.error(f'--ann-file {args.ann_file!r} not found')
+    formats = Figure().canvas.get_supported_filetypes()  # not kept open
+    if Path(args.out).suffix.lstrip('.').lower() not in formats:
+        parser.error(f'--out {args.out!r}: the figure format comes from the '
+                     f'extension, one of {", ".join(sorted(formats))}')
     if not osp.isdir(args.images):
         parser.error(f'--images {args.images!r} is not a folder')
     args.paths = sorted(p for p in Path(args.images).iterdir()

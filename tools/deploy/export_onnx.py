@@ -62,6 +62,7 @@ largest absolute difference to the PyTorch model (before folding) exceeds
 import argparse
 import importlib
 import importlib.util
+import inspect
 import math
 import os
 import os.path as osp
@@ -80,6 +81,7 @@ from mmgmconv.deploy.onnx_export import (
     check_example_size,
 )
 from mmgmconv.deploy.onnx_verify import max_abs_diff
+from mmgmconv.ops.convert import GMCONV_KINDS
 
 #: How a config file's name ends.
 CONFIG_SUFFIXES = ('.py', '.json', '.yaml', '.yml')
@@ -136,6 +138,21 @@ def weight_loading_args(model_args: dict) -> dict:
         for key, value in model_args.items()
         if WEIGHT_ARG.search(key) and value is not None and value is not False
     }
+
+
+def convert_arguments() -> list:
+    """What ``--convert`` may set: the arguments of ``convert_to_gmconv``
+    a command line can give, and the GMConv layers' keyword arguments."""
+    names = [
+        name for name in inspect.signature(convert_to_gmconv).parameters
+        if name not in ('model', 'predicate', 'gmconv_kwargs')
+    ]
+    for cls in GMCONV_KINDS.values():
+        names += [
+            name for name, p in inspect.signature(cls).parameters.items()
+            if p.kind is p.KEYWORD_ONLY and name not in names
+        ]
+    return names
 
 
 def import_problem(module: str):
@@ -242,6 +259,11 @@ def parse_args(argv=None):
             osp.realpath(args.checkpoint) == osp.realpath(args.out):
         parser.error(f'OUT {args.out!r} is the CHECKPOINT: give another '
                      'OUT')
+    unknown = sorted(set(args.convert or {}) - set(convert_arguments()))
+    if unknown:
+        parser.error(f'--convert {", ".join(unknown)}: not an argument of '
+                     f'convert_to_gmconv; allowed: '
+                     f'{", ".join(convert_arguments())}')
     loading = weight_loading_args(args.model_args)
     if loading:
         parser.error(
