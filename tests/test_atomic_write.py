@@ -49,6 +49,21 @@ def test_partial_name_keeps_the_extension(tmp_path):
     assert os.listdir(tmp_path) == ['x.pkl']
 
 
+@pytest.mark.parametrize('umask', [0o022, 0o077])
+def test_files_get_the_umask_permissions(tmp_path, umask):
+    """As a plain ``open`` gives them (a temporary file of ``mkstemp``
+    would be 0600 whatever the umask; issue 30)."""
+    old = os.umask(umask)
+    try:
+        write_text_atomically(str(tmp_path / 'metrics.json'), '{}')
+        with atomic_open(str(tmp_path / 'g.onnx'), 'wb') as f:
+            f.write(b'x')
+    finally:
+        os.umask(old)
+    for name in ('metrics.json', 'g.onnx'):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_atomic_open_only_writes_whole_files(tmp_path):
     with pytest.raises(ValueError, match='mode must be "w" or "wb", got '
                        "'a'"):

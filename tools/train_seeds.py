@@ -56,7 +56,8 @@ def seed_done(seed, work_dir):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('config')
-    parser.add_argument('--seeds', type=int, nargs='+', required=True)
+    parser.add_argument('--seeds', type=int, nargs='+', required=True,
+                        help='distinct seeds from 0 to 2**32 - 1')
     parser.add_argument('--work-dir', help='default: work_dirs/CONFIG_NAME')
     parser.add_argument(
         '--deterministic', action='store_true',
@@ -65,8 +66,22 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed on to tools/train.py and tools/test.py')
     args = parser.parse_args(argv)
-    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
-        parser.error(f'--seeds must be distinct ints >= 0, got {args.seeds}')
+    out_of_range = [seed for seed in args.seeds if not 0 <= seed < 2**32]
+    if out_of_range:
+        parser.error(f'--seeds {out_of_range} out of range: a seed must be '
+                     f'from 0 to 2**32 - 1 = {2**32 - 1} (numpy\'s seed '
+                     f'range, which mmengine seeds with it)')
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f'--seeds must be distinct, got {args.seeds}')
+    for option in args.cfg_options:
+        key = option.split('=', 1)[0]
+        if '=' not in option or not key:
+            parser.error(f'--cfg-options takes KEY=VALUE, got {option!r}')
+        if key == 'randomness.seed' or (key == 'randomness'
+                                        and 'seed' in option):
+            parser.error(f'--cfg-options {option!r} would set the seed of '
+                         f'every run, in place of each of --seeds: leave '
+                         f'it out')
     if not osp.isfile(args.config):
         parser.error(f'config {args.config!r} not found')
     if args.work_dir is None:

@@ -44,9 +44,9 @@ renamed, so a crash leaves the old file or the complete new one.
 """
 import copy
 import io
+import math
 import os
 import os.path as osp
-import tempfile
 from typing import Dict, Iterable, List, Sequence, Tuple
 
 import onnx
@@ -55,7 +55,7 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from ..analysis import is_detector
-from ..atomic_write import sync_and_replace
+from ..atomic_write import atomic_open
 from ..ops import fuse_gmconv
 from .seg_export import (
     SegmentorLogits,
@@ -72,6 +72,11 @@ SUPPORTED_ROI_HEADS = ('StandardRoIHead', 'CascadeRoIHead')
 #: GMConv classifiers and detectors here need at least 10 (strided slices,
 #: ``Resize``); a lower one is the exporter's error naming the operator.
 SUPPORTED_OPSETS = range(7, 21)
+#: The most values (batch x channels x spatial sizes) an example input may
+#: have: 2**27, 512 MiB in float32 (our choice). The export runs the model
+#: on it, and the activations take many times the input's memory; a larger
+#: input is refused with its size before anything is built.
+MAX_EXAMPLE_VALUES = 2**27
 #: Names of the dynamic spatial axes of the input, by spatial dimensions.
 SPATIAL_AXES = {
     1: ('length', ),
@@ -332,29 +337,26 @@ def export_graph(module: nn.Module, example: Tensor,
     return buffer.getvalue()
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file in ``path``'s folder, sync it and
-    rename it to ``path``: ``path`` holds its old content or all of
-    ``data``, never a part."""
-    folder = osp.dirname(osp.abspath(path))
-    fd, partial = tempfile.mkstemp(dir=folder, prefix=osp.basename(path) +
-                                   '.', suffix='.partial')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        sync_and_replace(partial, path)
-    except BaseException:
-        if osp.exists(partial):
-            os.remove(partial)
-        raise
-
-
 def graph_paths(model: nn.Module, out: str) -> List[str]:
     """The files :func:`export_onnx` writes for ``model``: ``[out]``, and
     for a two-stage detector one RoI graph per box head after it."""
     if not is_detector(model):
         return [out]
     return [out] + [roi_graph_path(out, name) for name in roi_box_heads(model)]
+
+
+def check_example_size(shape: Sequence[int]) -> None:
+    """Raise ``ValueError`` if an input of ``shape`` (batch included) has
+    more than :data:`MAX_EXAMPLE_VALUES` values, naming its float32 size."""
+    values = math.prod(shape)
+    if values > MAX_EXAMPLE_VALUES:
+        raise ValueError(
+            f'an input of shape {tuple(shape)} has {values:,} values '
+            f'({values * 4 / 2**30:,.1f} GiB in float32, and the model\'s '
+            f'activations take many times more); the export takes at most '
+            f'{MAX_EXAMPLE_VALUES:,} values ({MAX_EXAMPLE_VALUES * 4 // 2**20}'
+            ' MiB, our limit): give a smaller shape or batch (with a dynamic '
+            'size the graph accepts other sizes)')
 
 
 def example_input(shape: Sequence[int],
@@ -377,6 +379,7 @@ def example_input(shape: Sequence[int],
                          f'and batch a positive integer, got shape '
                          f'{tuple(shape)!r} and batch {batch!r}')
     shape = tuple(shape) if len(shape) == spatial_dims + 1 else (3, *shape)
+    check_example_size((batch, *shape))
     return torch.randn(batch, *shape,
                        generator=torch.Generator().manual_seed(batch))
 
@@ -456,5 +459,6 @@ def export_onnx(model: nn.Module,
                          for i, t in enumerate(head_outs)], False, opset))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     for path, graph in zip(paths, graphs):
-        write_atomically(path, graph)
+        with atomic_open(path, 'wb') as f:  # the umask's permissions
+            f.write(graph)
     return paths

@@ -64,6 +64,36 @@ class OrtGraph:
         return outs[0] if len(outs) == 1 else outs
 
 
+def graph_kind(output_names: List[str]) -> str:
+    """What exported graph has outputs ``output_names`` (the names
+    :mod:`~mmgmconv.deploy.onnx_export` gives each kind)."""
+    if any(name.startswith('feat.') for name in output_names):
+        return "a detector's dense graph"
+    if output_names == ['logits']:
+        return "a classifier's graph"
+    if output_names == ['seg_logits']:
+        return "a segmentor's graph"
+    if output_names and all(n.startswith('out.') for n in output_names):
+        return "a two-stage detector's RoI box-head graph"
+    if output_names and all(n.split('.')[0] == 'output'
+                            for n in output_names):
+        return "a plain PyTorch model's graph"
+    return 'not a graph written by tools/deploy/export_onnx.py'
+
+
+def wrong_graph(graph: OrtGraph, model: nn.Module, expected: str) -> str:
+    """The error message for ``graph`` given to a ``model`` that needs
+    ``expected``: what the graph is, its inputs and outputs."""
+    inputs = ', '.join(f"'{i.name}' ({', '.join(map(str, i.shape))})"
+                       for i in graph.session.get_inputs())
+    outputs = ', '.join(f"'{name}'" for name in graph.output_names)
+    return (f'{graph.path} is {graph_kind(graph.output_names)} (inputs '
+            f'{inputs}; outputs {outputs}), but the config\'s '
+            f'model is a {type(model).__name__}, which needs {expected}: '
+            'give the graph tools/deploy/export_onnx.py wrote for this '
+            'config')
+
+
 class OrtClassifier(BaseModel):
     """An mmpretrain classifier whose logits come from an ONNX graph."""
 
@@ -71,6 +101,10 @@ class OrtClassifier(BaseModel):
         super().__init__(data_preprocessor=classifier.data_preprocessor)
         self.classifier = classifier
         self.graph = OrtGraph(path)
+        if self.graph.output_names != ['logits']:
+            raise ValueError(wrong_graph(
+                self.graph, classifier, "a classifier's graph (input "
+                "'input' (batch, 3, height, width), output 'logits')"))
 
     def forward(self, inputs: Tensor, data_samples=None, mode='predict'):
         if mode != 'predict':
@@ -95,9 +129,10 @@ class OrtDetector(BaseModel):
         self.head_groups = len({n.split('.')[1] for n in groups})
         if self.num_levels == 0 or len(groups) != (self.head_groups *
                                                    self.num_levels):
-            raise ValueError(f'{path} is not a dense detector graph written '
-                             f'by tools/deploy/export_onnx.py (outputs '
-                             f'{names})')
+            raise ValueError(wrong_graph(
+                self.dense, detector, "a detector's dense graph (input "
+                "'input' (batch, 3, height, width), outputs 'feat.{level}' "
+                "and 'head.{group}.{level}')"))
         self.two_stage = getattr(detector, 'with_rpn', False)
         for name, (head, _) in roi_box_heads(detector).items():
             # the box head's forward becomes its RoI graph; the rest of the

@@ -4,6 +4,7 @@ from collections import defaultdict
 from fnmatch import fnmatchcase
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
 from mmengine.logging import print_log
 from torch import nn
 
@@ -131,6 +132,11 @@ def convert_to_gmconv(model: nn.Module,
             kinds, ``DGMConv``'s own arguments (``reduction``,
             ``pred_pattern``, ``sigma_range``) to the D-GMConv layers.
 
+    ``model`` must be a Python module on a real device: a TorchScript
+    module (``torch.jit.script`` / ``trace``) or convs on the ``meta``
+    device (or a default device of ``meta``) are errors saying what to do
+    instead, so that no sigma is left without a value.
+
     Every pattern must match at least one conv (``include`` one larger
     than 2x2, ``stem`` a chosen one larger than 2x2) and every keyword
     argument must reach at least one new layer; otherwise, and for an
@@ -139,6 +145,13 @@ def convert_to_gmconv(model: nn.Module,
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f'model must be an nn.Module, got {type(model)!r}')
+    if isinstance(model, torch.jit.ScriptModule):
+        raise TypeError(
+            f'model is a TorchScript module ({type(model).__name__}, from '
+            'torch.jit.script or torch.jit.trace): its convs are compiled '
+            'code, not nn.Conv layers that can be replaced. Convert the '
+            'Python model first, then script or trace the result '
+            '(convert_to_gmconv(model); torch.jit.script(model))')
     if not isinstance(kind, str) or kind not in GMCONV_KINDS:
         raise ValueError(f'kind must be one of {sorted(GMCONV_KINDS)}, got '
                          f'{kind!r}')
@@ -162,6 +175,7 @@ def convert_to_gmconv(model: nn.Module,
             (f'; it has {others} layers: select them with dims=...'
              if others else ''))
     _check_patterns_match(convs, include, exclude)
+    _check_not_meta(convs)
 
     plan = []  # (names, conv, class of its new layer)
     chosen = _chosen_masked_convs(convs, include, exclude, predicate, stem)
@@ -350,6 +364,31 @@ def _check_patterns_match(convs, include: List[str],
                 raise ValueError(
                     f'{arg} pattern {pattern!r} matches no {what}; such '
                     f'convs are named like {pool[:5]}')
+
+
+def _check_not_meta(convs) -> None:
+    """Raise ``ValueError`` if a conv's weight or the default device is
+    ``meta``.
+
+    A meta tensor has a shape and no values: the new layers' sigmas would
+    have none either, and after ``model.to_empty(...)`` they would hold
+    whatever was in memory (a checkpoint of the plain model does not set
+    them). Refusing is our choice: the layers' own initialisation
+    (``sigma_init``) needs real memory to write to.
+    """
+    meta = [names[0] for names, conv in convs if conv.weight.is_meta]
+    if meta:
+        raise ValueError(
+            f'convs {meta} are on the meta device (a shape without values): '
+            'their new sigmas would have no values, and after to_empty() '
+            'hold whatever was in memory. Materialise the model first '
+            '(model.to_empty(device=...) and load its weights, or build it '
+            'on a real device), then convert')
+    if torch.empty(()).is_meta:
+        raise ValueError(
+            'the default device is meta (convert_to_gmconv called inside '
+            '`with torch.device("meta")`): the new sigmas would have no '
+            'values. Call convert_to_gmconv outside that block')
 
 
 def _not_plain_reason(conv: nn.Module) -> Optional[str]:

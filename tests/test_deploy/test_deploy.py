@@ -2,6 +2,7 @@
 (tools/deploy/onnx_test.py) of GMConv classifiers and detectors."""
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -268,3 +269,60 @@ def test_tool_exports_a_converted_timm_model_with_its_checkpoint(tmp_path):
     assert proc.returncode == 1
     assert 'refusing to overwrite existing file(s)' in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def write_identity_graph(path, outputs):
+    """A graph ``input (B, 3, H, W) -> each of outputs = input``."""
+    graph = helper.make_graph(
+        [helper.make_node('Identity', ['input'], [name]) for name in outputs],
+        'g', [helper.make_tensor_value_info('input', 1,
+                                            ['batch', 3, 'height', 'width'])],
+        [helper.make_tensor_value_info(name, 1, None) for name in outputs])
+    onnx.save(helper.make_model(graph, opset_imports=[
+        helper.make_opsetid('', 18)]), str(path))
+    return str(path)
+
+
+def test_ort_test_names_a_graph_of_another_kind(tmp_path):
+    """A detector's graph given to a classifier config failed deep in the
+    head, and a classifier's to a detector config said only "not a dense
+    detector graph": the error names what the graph is."""
+    dense = write_identity_graph(tmp_path / 'det.onnx',
+                                 ['feat.0', 'head.0.0', 'head.1.0'])
+    logits = write_identity_graph(tmp_path / 'cls.onnx', ['logits'])
+    seg = write_identity_graph(tmp_path / 'seg.onnx', ['seg_logits'])
+    classifier = build_model_from_config(DEMO_CLS)
+    for path, kind in ((dense, "a detector's dense graph"),
+                       (seg, "a segmentor's graph")):
+        with pytest.raises(ValueError, match=(
+                rf"{path} is {kind} \(inputs 'input' \(batch, 3, height, "
+                r"width\); outputs '.*'\), but the config's "
+                r"model is a ImageClassifier, which needs a classifier's "
+                r"graph \(input 'input' .*output 'logits'\)")):
+            build_ort_model(classifier, path)
+    with pytest.raises(ValueError, match=(
+            rf"{logits} is a classifier's graph \(.*; outputs 'logits'\),"
+            r" but the config's model is a FasterRCNN, which needs a "
+            r"detector's dense graph")):
+        build_ort_model(build_model_from_config(DEMO_DET), logits)
+
+
+def test_onnx_test_checks_its_arguments_before_building(tmp_path, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'onnx_test', ROOT / 'tools/deploy/onnx_test.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    graph = write_identity_graph(tmp_path / 'cls.onnx', ['logits'])
+    for argv, message in (
+        ([str(DEMO_CLS), graph, '--launcher', 'pytorch'],
+         "runs in one process; got --launcher 'pytorch'"),
+        ([str(DEMO_CLS), str(tmp_path / 'no.onnx')],
+         "ONNX graph '.*no.onnx' not found"),
+        ([str(DEMO_CLS), str(tmp_path)], r'not found \(it is a folder\)'),
+        (['missing.py', graph], "config 'missing.py' not found"),
+    ):
+        with pytest.raises(SystemExit):
+            tool.parse_args(argv)
+        assert re.search(message, capsys.readouterr().err), message
+    assert tool.parse_args([str(DEMO_CLS), graph]).onnx == graph

@@ -4,6 +4,7 @@ non-finite numbers (issue 19). Tiny inputs, no pretrained weights."""
 import importlib.util
 import os
 import re
+import sys
 from pathlib import Path
 
 import onnx
@@ -132,19 +133,35 @@ def test_existing_file_is_not_overwritten_without_force(tmp_path):
 
 
 def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
-    from mmgmconv.deploy import onnx_export
+    from mmgmconv import atomic_write
     out = tmp_path / 'm.onnx'
     out.write_bytes(b'keep')
 
     def crash(partial, path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(onnx_export, 'sync_and_replace', crash)
+    monkeypatch.setattr(atomic_write, 'sync_and_replace', crash)
     with pytest.raises(KeyboardInterrupt):
         export_onnx(TwoOutputs().eval(), str(out), shape=(1, 8, 8),
                     force=True)
     assert out.read_bytes() == b'keep'
     assert os.listdir(tmp_path) == ['m.onnx']
+
+
+@pytest.mark.parametrize('umask', [0o022, 0o077])
+def test_graphs_get_the_umask_permissions_as_checkpoints_do(tmp_path, umask):
+    """Graphs were written 0600 (tempfile.mkstemp) while checkpoints and
+    metrics get the umask's permissions (0644 under umask 022)."""
+    old = os.umask(umask)
+    try:
+        export_onnx(TwoOutputs().eval(), str(tmp_path / 'm.onnx'),
+                    shape=(1, 8, 8))
+        torch.save({}, tmp_path / 'c.pth')
+    finally:
+        os.umask(old)
+    mode = (tmp_path / 'm.onnx').stat().st_mode & 0o777
+    assert mode == 0o666 & ~umask
+    assert mode == (tmp_path / 'c.pth').stat().st_mode & 0o777
 
 
 def test_missing_output_folder_is_created(tmp_path):
@@ -254,6 +271,16 @@ def test_bad_shape_or_batch_is_refused(tmp_path, shape, batch):
                     batch=batch)
 
 
+def test_example_input_too_large_is_refused_with_its_size(tmp_path):
+    # 2 x 3 x 100000 x 100000 float32 values: 224 GiB, refused before
+    # torch tries to allocate them
+    with pytest.raises(ValueError, match=r'\(2, 3, 100000, 100000\) has '
+                       r'60,000,000,000 values \(223\.5 GiB in float32'):
+        export_onnx(TwoOutputs(), str(tmp_path / 'm.onnx'),
+                    shape=(3, 100000, 100000))
+    assert not (tmp_path / 'm.onnx').exists()
+
+
 def load_tool():
     spec = importlib.util.spec_from_file_location(
         'export_onnx_tool', ROOT / 'tools/deploy/export_onnx.py')
@@ -272,6 +299,24 @@ def load_tool():
     (['--shape', '1', '2', '3', '4'], '--shape must be H W or C H W'),
     (['--model-args', 'num_classes'], "expected KEY=VALUE, got "
      "'num_classes'"),
+    # issue 30: weights would come from a hub cache read with pickle
+    (['--model-args', 'weights=DEFAULT'], r"--model-args \{'weights': "
+     r"'DEFAULT'\} would load pretrained weights .* give the state dict .* "
+     r'as CHECKPOINT'),
+    (['--model-args', 'pretrained=True', 'num_classes=3'],
+     r"\{'pretrained': True\} would load pretrained weights"),
+    (['--model-args', 'pretrained_cfg_overlay=x', 'weights_backbone=V1'],
+     r"'pretrained_cfg_overlay': 'x', 'weights_backbone': 'V1'"),
+    (['--shape', '3', '100000', '100000'], r'--batch 2 --shape 3 100000 '
+     r'100000: an input of shape \(2, 3, 100000, 100000\) has '
+     r'60,000,000,000 values \(223\.5 GiB'),
+    # the verification input is larger: batch + 1, sizes + 32
+    (['--batch', '600', '--shape', '256', '256', '--verify'],
+     r'--verify: an input of shape \(601, 3, 288, 288\)'),
+    (['--batch', '0'], '--batch positive'),
+    (['--convert', 'stems=conv1', 'sigma=2'], r'--convert sigma, stems: not '
+     r'an argument of convert_to_gmconv; allowed: kind, include, exclude, '
+     r'stem, dims, sigma_init, reduction'),
 ])
 def test_tool_refuses_bad_options(monkeypatch, capsys, argv, message):
     tool = load_tool()
@@ -298,6 +343,51 @@ def test_tool_refuses_bad_positionals(monkeypatch, capsys, argv, message):
     with pytest.raises(SystemExit):
         tool.parse_args()
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_tool_takes_weight_args_that_load_nothing_and_sizes_up_to_limit():
+    tool = load_tool()
+    args = tool.parse_args(['torchvision:resnet18', 'o.onnx', '--model-args',
+                            'weights=None', 'pretrained=False', '--batch',
+                            '1', '--shape', '2', '8192', '8192'])  # 2**27
+    assert args.model_args == dict(weights=None, pretrained=False)
+
+
+def test_tool_says_how_to_import_a_module_of_the_current_folder(
+        tmp_path, monkeypatch, capsys):
+    tool = load_tool()
+    (tmp_path / 'my_models.py').write_text(
+        'import torch\ndef build():\n    return torch.nn.Conv2d(3, 3, 3)\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr('sys.path', [
+        p for p in sys.path if os.path.abspath(p or '.') != str(tmp_path)])
+    with pytest.raises(SystemExit):
+        tool.parse_args(['my_models:build', 'o.onnx'])
+    assert re.search(
+        r"MODEL 'my_models:build': module 'my_models' is not importable: "
+        r'the current folder .* is not on sys.path .* PYTHONPATH=\.',
+        capsys.readouterr().err)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    args = tool.parse_args(['my_models:build', 'o.onnx'])
+    assert isinstance(tool.load_model(args), nn.Conv2d)
+    with pytest.raises(SystemExit):
+        tool.parse_args(['no_such_pkg.models:build', 'o.onnx'])
+    assert re.search(r"module 'no_such_pkg.models' is not importable: the "
+                     r'current folder .* is on sys.path; or install',
+                     capsys.readouterr().err)
+
+
+def test_tool_refuses_the_checkpoint_or_a_folder_as_out(tmp_path, capsys):
+    tool = load_tool()
+    out = str(tmp_path / 'm.onnx')
+    with pytest.raises(SystemExit):
+        tool.parse_args(['torch.nn:Identity', out, out])
+    assert 'is the CHECKPOINT' in capsys.readouterr().err
+    os.mkdir(out)
+    with pytest.raises(SystemExit):
+        tool.parse_args(['torch.nn:Identity', out])
+    assert 'm.onnx\' is a folder: give the .onnx file' in \
+        capsys.readouterr().err
 
 
 def test_tool_reads_model_spec_arguments(monkeypatch):

@@ -270,11 +270,30 @@ def test_dtype_requires_grad_and_mode_carry_over(dtype):
     assert net(torch.randn(2, 3, 9, 9, dtype=dtype)).dtype == dtype
 
 
-def test_device_carries_over():
+def test_meta_device_is_refused_before_any_change():
+    """On the meta device the new sigmas would have no values: after
+    to_empty() and a plain checkpoint (which has no sigma) they held
+    whatever was in memory. Refused, naming the convs and the way out."""
     with torch.device('meta'):
         net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 3))
-    convert_to_gmconv(net, stem='0')
-    assert all(p.device.type == 'meta' for p in net.parameters())
+    with pytest.raises(ValueError, match=r"convs \['0', '1'\] are on the "
+                       r'meta device .* Materialise the model first'):
+        convert_to_gmconv(net, stem='0')
+    assert [type(m) for m in net] == [nn.Conv2d, nn.Conv2d]
+    real = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 3))
+    with torch.device('meta'):
+        with pytest.raises(ValueError, match='the default device is meta'):
+            convert_to_gmconv(real, stem='0')
+    assert [type(m) for m in real] == [nn.Conv2d, nn.Conv2d]
+
+
+def test_torchscript_modules_are_refused_with_the_way_out():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
+    for compiled in (torch.jit.script(net),
+                     torch.jit.trace(net, torch.randn(1, 3, 8, 8))):
+        with pytest.raises(TypeError, match=r'TorchScript module .* '
+                           r'Convert the Python model first, then script'):
+            convert_to_gmconv(compiled)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
@@ -401,26 +420,7 @@ def test_plain_pytorch_example_trains_and_folds(capsys):
     assert 'learned sigmas:' in capsys.readouterr().out
 
 
-# --- issue 19: meta device, sigma_init range ---
-
-def test_meta_model_converted_then_to_empty_and_reset_parameters():
-    """to_empty left sigma and the predictor's zero last FC uninitialised;
-    reset_parameters (what torch asks for after to_empty) restores them."""
-    with torch.device('meta'):
-        model = nn.Sequential(nn.Conv2d(3, 8, 7, padding=3), nn.ReLU(),
-                              nn.Conv2d(8, 8, 3, padding=1))
-    convert_to_gmconv(model, stem='0', sigma_init=2.0)
-    model.to_empty(device='cpu')
-    for module in model.modules():
-        if hasattr(module, 'reset_parameters'):
-            module.reset_parameters()
-    assert isinstance(model[0], DGMConv) and isinstance(model[2], SGMConv)
-    assert model[2].sigma.item() == 2.0
-    fc2 = model[0].sigma_predictor.fc2
-    assert fc2.weight.eq(0).all() and fc2.bias.eq(0).all()
-    model(torch.randn(1, 3, 9, 9))
-    assert model[0].last_sigmas.eq(2.0).all()
-
+# --- issue 19: sigma_init range ---
 
 @pytest.mark.parametrize('value', [1e-300, float('nan'), 1e300])
 def test_sigma_init_out_of_range_names_the_value(value):

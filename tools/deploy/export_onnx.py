@@ -25,8 +25,22 @@ is required) or a model spec: ``timm:NAME`` (timm.create_model(NAME,
 importable function or class called with MODEL_ARGS that returns the
 nn.Module). No pretrained weights are downloaded: the weights come from
 CHECKPOINT (a state dict, or a dict with 'state_dict', of the model as
-built and converted with the same options), loaded strictly; without it
-the model keeps its random initialisation (for trying the export only).
+built and converted with the same options), loaded strictly through the
+project's checkpoint policy; without it the model keeps its random
+initialisation (for trying the export only). A MODEL_ARGS key that loads
+weights (weights=, pretrained=, checkpoint_path=, ...: any key naming
+weights, pretrained or checkpoint) is refused unless None or False: the
+builders of torchvision and timm read their caches with pickle, outside
+the policy. To export trained weights, save the state dict of the
+converted model (tools/train.py does) and give it as CHECKPOINT.
+A MODULE:CALLABLE spec must be importable: Python puts this script's
+folder on sys.path, not the current one, so a module of the current
+folder needs PYTHONPATH=. (or an installed package).
+
+The example input (BATCH x C x sizes, and with --verify the larger
+verification input) may have at most 2**27 values (512 MiB in float32,
+our limit: the export runs the model on it); a larger one is refused with
+its size before anything is built.
 
 Every S-GMConv is folded into a plain conv, then the model is exported by
 the TorchScript exporter with a dynamic batch and, unless --fixed-size, a
@@ -47,7 +61,10 @@ largest absolute difference to the PyTorch model (before folding) exceeds
 """
 import argparse
 import importlib
+import importlib.util
+import inspect
 import math
+import os
 import os.path as osp
 import re
 import sys
@@ -59,13 +76,23 @@ from mmgmconv import convert_to_gmconv
 from mmgmconv.apis import init_model
 from mmgmconv.checkpoint_safety import install_checkpoint_policy
 from mmgmconv.deploy import export_onnx
-from mmgmconv.deploy.onnx_export import SUPPORTED_OPSETS
+from mmgmconv.deploy.onnx_export import (
+    SUPPORTED_OPSETS,
+    check_example_size,
+)
 from mmgmconv.deploy.onnx_verify import max_abs_diff
+from mmgmconv.ops.convert import GMCONV_KINDS
 
 #: How a config file's name ends.
 CONFIG_SUFFIXES = ('.py', '.json', '.yaml', '.yml')
 #: ``timm:NAME``, ``torchvision:NAME`` or ``MODULE:CALLABLE``.
 MODEL_SPEC = re.compile(r'^(?P<source>[A-Za-z_][\w.]*):(?P<name>[\w.\-]+)$')
+
+
+#: A model builder argument that loads weights (torchvision's ``weights``
+#: and ``weights_backbone``, timm's ``pretrained``, ``pretrained_cfg``,
+#: ``checkpoint_path``, ...).
+WEIGHT_ARG = re.compile(r'weights|pretrained|checkpoint', re.IGNORECASE)
 
 
 def key_value(text: str) -> str:
@@ -102,7 +129,53 @@ def opset_version(text: str) -> int:
     return value
 
 
-def parse_args():
+def weight_loading_args(model_args: dict) -> dict:
+    """The items of ``model_args`` that would make the builder load
+    weights: a key matching :data:`WEIGHT_ARG` whose value is not None or
+    False."""
+    return {
+        key: value
+        for key, value in model_args.items()
+        if WEIGHT_ARG.search(key) and value is not None and value is not False
+    }
+
+
+def convert_arguments() -> list:
+    """What ``--convert`` may set: the arguments of ``convert_to_gmconv``
+    a command line can give, and the GMConv layers' keyword arguments."""
+    names = [
+        name for name in inspect.signature(convert_to_gmconv).parameters
+        if name not in ('model', 'predicate', 'gmconv_kwargs')
+    ]
+    for cls in GMCONV_KINDS.values():
+        names += [
+            name for name, p in inspect.signature(cls).parameters.items()
+            if p.kind is p.KEYWORD_ONLY and name not in names
+        ]
+    return names
+
+
+def import_problem(module: str):
+    """Why ``module`` of a ``MODULE:CALLABLE`` spec cannot be imported
+    (and how to make it importable), or None if it can be found."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        found = False
+    if found:
+        return None
+    cwd = os.getcwd()
+    on_path = any(osp.abspath(p or '.') == cwd for p in sys.path)
+    where = ('the current folder {} is on sys.path' if on_path else
+             'the current folder {} is not on sys.path (Python puts the '
+             'script\'s folder there, not the current one): run with '
+             'PYTHONPATH=. to import a module of the current folder').format(
+                 cwd)
+    return (f'module {module!r} is not importable: {where}; or install the '
+            f'package that holds it (pip install -e PATH)')
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter,
         usage='%(prog)s MODEL [CHECKPOINT] OUT [options]')
@@ -148,7 +221,7 @@ def parse_args():
     parser.add_argument('--atol', type=tolerance, default=1e-3,
                         help='--verify fails above this difference '
                         '(default 1e-3)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     dims = args.spatial_dims
     if len(args.shape) not in (dims, dims + 1) or min(args.shape) < 1 or \
             args.batch < 1:
@@ -179,6 +252,47 @@ def parse_args():
     args.out = args.files[-1]
     if not args.out.endswith('.onnx'):
         parser.error(f'OUT must end in .onnx, got {args.out!r}')
+    if osp.isdir(args.out):
+        parser.error(f'OUT {args.out!r} is a folder: give the .onnx file '
+                     'to write')
+    if args.checkpoint is not None and \
+            osp.realpath(args.checkpoint) == osp.realpath(args.out):
+        parser.error(f'OUT {args.out!r} is the CHECKPOINT: give another '
+                     'OUT')
+    unknown = sorted(set(args.convert or {}) - set(convert_arguments()))
+    if unknown:
+        parser.error(f'--convert {", ".join(unknown)}: not an argument of '
+                     f'convert_to_gmconv; allowed: '
+                     f'{", ".join(convert_arguments())}')
+    loading = weight_loading_args(args.model_args)
+    if loading:
+        parser.error(
+            f'--model-args {loading} would load pretrained weights through '
+            f'the model builder (its cache is read with pickle, outside the '
+            f'project\'s checkpoint policy); export_onnx loads weights only '
+            f'from CHECKPOINT: give the state dict of the model as built and '
+            f'converted with these options (e.g. a checkpoint of '
+            f'tools/train.py) as CHECKPOINT, and leave out '
+            f'{", ".join(loading)}')
+    if not args.is_config:
+        source = MODEL_SPEC.match(args.model).group('source')
+        if source not in ('timm', 'torchvision'):
+            problem = import_problem(source)
+            if problem:
+                parser.error(f'MODEL {args.model!r}: {problem}')
+    channels = () if len(args.shape) == dims + 1 else (3, )
+    shapes = [(args.batch, *channels, *args.shape)]
+    if args.verify:  # the verification input: batch + 1, sizes + 32
+        extra = 0 if args.fixed_size else 32
+        shapes.append((args.batch + 1, *shapes[0][1:-dims],
+                       *(size + extra for size in args.shape[-dims:])))
+    for shape in shapes:
+        try:
+            check_example_size(shape)
+        except ValueError as err:
+            parser.error(f'--batch {args.batch} --shape '
+                         f'{" ".join(map(str, args.shape))}'
+                         f'{" --verify" if len(shapes) == 2 else ""}: {err}')
     return args
 
 

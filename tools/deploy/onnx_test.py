@@ -25,26 +25,28 @@ from mmgmconv.utils import (
     apply_common_args,
     build_test_runner,
     metrics_table,
-    parse_tool_args,
 )
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('config', help='test config file path')
     parser.add_argument('onnx', help='graph written by export_onnx.py')
     add_common_args(parser)
-    return parse_tool_args(parser)
-
-
-def main():
-    install_checkpoint_policy()  # every checkpoint this tool reads
-    args = parse_args()
+    args = parser.parse_args(argv)
     if args.launcher != 'none':
-        raise ValueError(f'onnx_test.py runs in one process; got --launcher '
-                         f'{args.launcher!r}, expected none')
-    if not osp.isfile(args.onnx):
-        raise FileNotFoundError(f'ONNX graph {args.onnx!r} not found')
+        parser.error(f'onnx_test.py runs in one process; got --launcher '
+                     f'{args.launcher!r}, expected none')
+    for what, path in (('config', args.config), ('ONNX graph', args.onnx)):
+        if not osp.isfile(path):
+            parser.error(f'{what} {path!r} not found' + (
+                ' (it is a folder)' if osp.isdir(path) else ''))
+    return args
+
+
+def main(argv=None):
+    install_checkpoint_policy()  # every checkpoint this tool reads
+    args = parse_args(argv)
     cfg = apply_common_args(Config.fromfile(args.config), args)
     runner = build_test_runner(cfg)
     runner.model = build_ort_model(runner.model, args.onnx)
