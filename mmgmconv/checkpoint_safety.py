@@ -70,6 +70,7 @@ import os.path as osp
 import pathlib
 import pickle
 import re
+import struct
 import uuid
 import zipfile
 import zlib
@@ -144,15 +145,16 @@ NUMPY_DTYPE_CODES = '?bhilqBHILQefdgFDGUSMmO'
 
 
 def _numpy_globals():
-    # numpy 2 name; numpy 1 has only np.core (checkpoints name either)
-    multiarray = importlib.import_module(
-        'numpy._core.multiarray' if int(np.__version__.split('.')[0]) >= 2
-        else 'numpy.core.multiarray')
+    # numpy 2 names; numpy 1 has only np.core (checkpoints name either)
+    core = 'numpy._core' if int(np.__version__.split('.')[0]) >= 2 else (
+        'numpy.core')
+    functions = {  # _frombuffer: how pickle protocol 5 writes an array
+        'multiarray._reconstruct', 'multiarray.scalar', 'numeric._frombuffer'}
     dtype_classes = [type(np.dtype(c)) for c in NUMPY_DTYPE_CODES]
     return [np.ndarray, np.dtype, *dtype_classes] + [
-        (fn, f'{module}.multiarray.{fn.__name__}')
-        for fn in (multiarray._reconstruct, multiarray.scalar)
-        for module in ('numpy._core', 'numpy.core')
+        (_resolve(f'{core}.{function}'), f'{prefix}.{function}')
+        for function in sorted(functions)
+        for prefix in ('numpy._core', 'numpy.core')
     ]
 
 
@@ -403,10 +405,14 @@ def pickle_protocol(f: BinaryIO) -> Optional[int]:
     if zipfile.is_zipfile(f):
         f.seek(0)
         with zipfile.ZipFile(f) as archive:
-            name = next(n for n in archive.namelist()
-                        if n.rsplit('/', 1)[-1] == 'data.pkl')
-            with archive.open(name) as member:
-                head = member.read(2)
+            info = next(i for i in archive.infolist()
+                        if i.filename.rsplit('/', 1)[-1] == 'data.pkl')
+        # its first bytes as stored (torch stores members uncompressed),
+        # after the local header: 30 bytes, then the name and extra field
+        f.seek(info.header_offset + 26)
+        name_length, extra_length = struct.unpack('<HH', f.read(4))
+        f.seek(name_length + extra_length, os.SEEK_CUR)
+        head = f.read(2) if info.compress_type == zipfile.ZIP_STORED else b''
     else:
         f.seek(0)
         head = f.read(2)
