@@ -562,3 +562,32 @@ def test_damaged_download_is_not_kept(server):
     with pytest.raises(CheckpointError, match='damaged.pth.*it is damaged'):
         _load_checkpoint(url)
     assert not os.path.exists(cached_checkpoint_path(url))
+
+
+def test_custom_imports_allow_a_trusted_type_for_the_tools(tmp_path,
+                                                           monkeypatch):
+    """The way out the refusal names for the tools (the manual's example):
+    a module listed in the config's custom_imports allows the type."""
+    package = tmp_path / 'trusting_project'
+    package.mkdir()
+    (package / '__init__.py').write_text('')
+    (package / 'runs.py').write_text(
+        'class RunInfo:\n    def __init__(self, name):\n'
+        '        self.name = name\n')
+    (package / 'allow_checkpoint_types.py').write_text(
+        'from mmgmconv.checkpoint_safety import allow_checkpoint_types\n'
+        'from trusting_project.runs import RunInfo\n\n'
+        'allow_checkpoint_types(RunInfo)\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from trusting_project.runs import RunInfo
+    path = tmp_path / 'run.pth'
+    torch.save({'state_dict': {}, 'meta': {'run': RunInfo('a')}}, path)
+    with pytest.raises(UnsafeCheckpointError,
+                       match='trusting_project.runs.RunInfo'):
+        _load_checkpoint(str(path))
+    (tmp_path / 'cfg.py').write_text(
+        "custom_imports = dict(imports=['mmgmconv', "
+        "'mmgmconv.safe_checkpoints', "
+        "'trusting_project.allow_checkpoint_types'])\n")
+    Config.fromfile(str(tmp_path / 'cfg.py'))
+    assert _load_checkpoint(str(path))['meta']['run'].name == 'a'
