@@ -60,6 +60,7 @@ package registers after :func:`install_checkpoint_policy`.
 import _compat_pickle
 import argparse
 import contextlib
+import difflib
 import functools
 import hashlib
 import importlib
@@ -745,7 +746,11 @@ def load_from_http(filename, map_location=None, model_dir=None,
 def _model_url(filename, urls, kind):
     name = filename.split('://', 1)[1]
     if name not in urls:
-        raise KeyError(f'{filename}: no {kind} checkpoint named {name!r}')
+        close = difflib.get_close_matches(name, list(urls), n=5)
+        raise CheckpointError(
+            f'cannot load checkpoint {filename}: mmengine knows no {kind} '
+            f'checkpoint named {name!r} ({len(urls)} known'
+            + (f'; closest: {", ".join(close)}' if close else '') + ')')
     return urls[name]
 
 
@@ -789,12 +794,18 @@ def load_from_mmcls(filename, map_location=None):
     """``mmcls://NAME``: an mmcls classifier's backbone (its
     ``backbone.*`` entries without the prefix, as mmengine's loader)."""
     urls = mmengine_checkpoint.get_mmcls_models()
-    checkpoint = load_from_http(_model_url(filename, urls, 'mmcls'),
-                                map_location)
+    url = _model_url(filename, urls, 'mmcls')
+    checkpoint = load_from_http(url, map_location)
     state_dict = checkpoint.get('state_dict', checkpoint)
-    return dict(state_dict=OrderedDict(
-        (k[len('backbone.'):], v) for k, v in state_dict.items()
-        if k.startswith('backbone.')))
+    backbone = OrderedDict((k[len('backbone.'):], v)
+                           for k, v in state_dict.items()
+                           if isinstance(k, str) and k.startswith('backbone.'))
+    if not backbone:
+        raise CheckpointError(
+            f'cannot load checkpoint {filename} ({url}): it has no '
+            "'backbone.*' entries, so it is not an mmcls classifier's "
+            'checkpoint')
+    return dict(state_dict=backbone)
 
 
 def load_from_pavi(filename, map_location=None):

@@ -591,3 +591,23 @@ def test_custom_imports_allow_a_trusted_type_for_the_tools(tmp_path,
         "'trusting_project.allow_checkpoint_types'])\n")
     Config.fromfile(str(tmp_path / 'cfg.py'))
     assert _load_checkpoint(str(path))['meta']['run'].name == 'a'
+
+
+def test_unknown_model_name_is_named_with_the_closest(monkeypatch):
+    monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
+                        lambda: {'resnet50': 'u1', 'resnet18': 'u2'})
+    with pytest.raises(CheckpointError) as info:
+        _load_checkpoint('torchvision://resnet5')
+    assert ("cannot load checkpoint torchvision://resnet5: mmengine knows no "
+            "torchvision checkpoint named 'resnet5' (2 known; closest: "
+            'resnet50') in str(info.value)
+
+
+def test_mmcls_checkpoint_without_a_backbone_is_named(server, monkeypatch):
+    _save_weights(server.root / 'head_only.pth', 1)
+    url = f'{server.url}/head_only.pth'
+    monkeypatch.setattr(mmengine_checkpoint, 'get_mmcls_models',
+                        lambda: {'head_only': url})
+    with pytest.raises(CheckpointError, match=r"mmcls://head_only .*no "
+                       r"'backbone\.\*' entries"):
+        _load_checkpoint('mmcls://head_only')
