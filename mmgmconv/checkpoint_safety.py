@@ -48,9 +48,10 @@ bytes, dates, objects), the standard types of
 :data:`HARMLESS_STANDARD_TYPES` (paths, ``argparse.Namespace``,
 ``defaultdict``), and references to
 ``HistoryBuffer.min`` (``max``, ``mean``, ``current``), pickled as
-``builtins.getattr(HistoryBuffer, 'min')``. Instead of ``getattr`` itself
-(which would let a checkpoint reach any attribute, e.g. ``os.system``), a
-stand-in resolves only those four methods.
+``builtins.getattr(HistoryBuffer, 'min')`` (by their qualified names with
+pickle protocols 4 and 5). Instead of ``getattr`` itself (which would let a
+checkpoint reach any attribute, e.g. ``os.system``), a stand-in resolves
+only those four methods.
 
 Not covered: a ``torch.load`` or ``torch.hub.load_state_dict_from_url`` the
 user (or a library) calls directly, mmengine's ``load_from_*`` functions
@@ -172,8 +173,13 @@ HARMLESS_STANDARD_TYPES = (
 def _mmengine_globals():
     """What an mmengine checkpoint holds beyond torch's own allow-list:
     objects, or ``(object, 'module.name')`` where the name differs."""
+    # pickle protocol 2 names HistoryBuffer.min as getattr(HistoryBuffer,
+    # 'min'), protocols 4 and 5 by its qualified name
+    statistics = [(getattr(HistoryBuffer, name),
+                   f'{HistoryBuffer.__module__}.HistoryBuffer.{name}')
+                  for name in _HISTORY_BUFFER_STATISTICS]
     return [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'),
-            *_numpy_globals(), *HARMLESS_STANDARD_TYPES]
+            *statistics, *_numpy_globals(), *HARMLESS_STANDARD_TYPES]
 
 
 def allow_mmengine_checkpoint_types() -> bool:

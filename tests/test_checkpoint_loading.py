@@ -264,7 +264,10 @@ def test_non_finite_weights_are_refused_naming_the_tensors(tmp_path, wrapped):
     assert 'bn.' not in message  # finite, and num_batches_tracked is int
 
 
-def test_mmengine_training_state_loads_on_any_torch(tmp_path):
+@pytest.mark.parametrize('save_args', [
+    {}, dict(pickle_protocol=5), dict(_use_new_zipfile_serialization=False)
+], ids=['default', 'protocol_5', 'legacy_format'])
+def test_mmengine_training_state_loads_on_any_torch(tmp_path, save_args):
     model = _Masked()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     model.conv(torch.randn(1, 3, 8, 8)).sum().backward()
@@ -277,7 +280,7 @@ def test_mmengine_training_state_loads_on_any_torch(tmp_path):
                               dtype=torch.bfloat16, raw=b'\x00\xff'),
                     state_dict=model.state_dict(),
                     optimizer=optimizer.state_dict(),
-                    message_hub=hub.state_dict()), path)
+                    message_hub=hub.state_dict()), path, **save_args)
     loaded = load_checkpoint(_Masked(), str(path))
     buf = loaded['message_hub']['log_scalars']['train/loss']
     assert isinstance(buf, HistoryBuffer) and buf.min() == 0.5
