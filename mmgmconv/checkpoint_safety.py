@@ -178,8 +178,11 @@ def _mmengine_globals():
     statistics = [(getattr(HistoryBuffer, name),
                    f'{HistoryBuffer.__module__}.HistoryBuffer.{name}')
                   for name in _HISTORY_BUFFER_STATISTICS]
+    # Python >= 3.13 defines the paths in pathlib._local: files name either
+    paths = [(cls, f'pathlib.{cls.__name__}') for cls in
+             HARMLESS_STANDARD_TYPES if issubclass(cls, pathlib.PurePath)]
     return [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'),
-            *statistics, *_numpy_globals(), *HARMLESS_STANDARD_TYPES]
+            *statistics, *_numpy_globals(), *HARMLESS_STANDARD_TYPES, *paths]
 
 
 def allow_mmengine_checkpoint_types() -> bool:
