@@ -21,12 +21,17 @@ mmengine has (local paths, ``http(s)://``,
   ``NAME-<sha256 prefix>.EXT`` file-name convention puts in the URL;
 * refuses, each with a :class:`CheckpointError` naming the file, what is not
   a whole torch checkpoint: an empty file, a truncated one, a zip archive
-  without ``data.pkl``, a TorchScript archive, random bytes;
+  without ``data.pkl``, a TorchScript archive, random bytes, a zip member
+  whose bytes do not match its CRC-32 (:func:`damaged_member`; the format
+  before torch 1.6 records no checksum), a folder; and, once unpickled,
+  anything but a dict;
 * unpickles without running code (:func:`load_checkpoint_file`): with
   ``torch.load(weights_only=True)`` and the allow-list below on torch >= 2.6,
   with a restricted unpickler holding the same allow-list on older torch
   (which cannot allow-list ``(object, name)`` pairs and loads with
-  ``weights_only=False`` by default); anything else refused by name
+  ``weights_only=False`` by default), and on torch >= 2.6 for what torch's
+  own reader cannot read although the allow-list has it (pickle protocols 4
+  and 5, a ``defaultdict``'s items); anything else refused by name
   (:class:`UnsafeCheckpointError`), with how to allow a type of a file one
   trusts (:func:`allow_checkpoint_types`);
 * refuses a state dict with NaN in a floating-point tensor, or inf in a
@@ -38,11 +43,15 @@ mmengine has (local paths, ``http(s)://``,
 The allow-list: what ``torch.load(weights_only=True)`` allows on torch
 >= 2.6 (tensors, parameters, storages, dtypes, ``OrderedDict``, ...) and
 what an mmengine training checkpoint holds besides: the message hub's
-``HistoryBuffer`` objects, numpy arrays and scalars, and references to
+``HistoryBuffer`` objects, numpy arrays and scalars (numbers, strings,
+bytes, dates, objects), the standard types of
+:data:`HARMLESS_STANDARD_TYPES` (paths, ``argparse.Namespace``,
+``defaultdict``), and references to
 ``HistoryBuffer.min`` (``max``, ``mean``, ``current``), pickled as
-``builtins.getattr(HistoryBuffer, 'min')``. Instead of ``getattr`` itself
-(which would let a checkpoint reach any attribute, e.g. ``os.system``), a
-stand-in resolves only those four methods.
+``builtins.getattr(HistoryBuffer, 'min')`` (by their qualified names with
+pickle protocols 4 and 5). Instead of ``getattr`` itself (which would let a
+checkpoint reach any attribute, e.g. ``os.system``), a stand-in resolves
+only those four methods.
 
 Not covered: a ``torch.load`` or ``torch.hub.load_state_dict_from_url`` the
 user (or a library) calls directly, mmengine's ``load_from_*`` functions
@@ -50,6 +59,9 @@ called directly instead of through ``CheckpointLoader``, and schemes another
 package registers after :func:`install_checkpoint_policy`.
 """
 import _compat_pickle
+import argparse
+import contextlib
+import difflib
 import functools
 import hashlib
 import importlib
@@ -57,12 +69,15 @@ import io
 import logging
 import os
 import os.path as osp
+import pathlib
 import pickle
 import re
+import struct
 import uuid
 import zipfile
+import zlib
 from codecs import encode
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from tempfile import TemporaryDirectory
 from typing import BinaryIO, Dict, List, Optional, Tuple
 from urllib.error import URLError
@@ -124,24 +139,50 @@ def history_buffer_getattr(obj, name):
         f'{{{",".join(_HISTORY_BUFFER_STATISTICS)}}} are allowed)')
 
 
+#: The numpy dtypes whose arrays and scalars a checkpoint may hold: numbers,
+#: bools, strings, bytes, dates, time spans and object arrays (whose
+#: elements are unpickled under the same allow-list). None builds anything
+#: but data.
+NUMPY_DTYPE_CODES = '?bhilqBHILQefdgFDGUSMmO'
+
+
 def _numpy_globals():
-    # numpy 2 name; numpy 1 has only np.core (checkpoints name either)
-    multiarray = importlib.import_module(
-        'numpy._core.multiarray' if int(np.__version__.split('.')[0]) >= 2
-        else 'numpy.core.multiarray')
-    dtype_classes = [type(np.dtype(c)) for c in '?bhilqBHILQefdgFDG']
+    # numpy 2 names; numpy 1 has only np.core (checkpoints name either)
+    core = 'numpy._core' if int(np.__version__.split('.')[0]) >= 2 else (
+        'numpy.core')
+    functions = {  # _frombuffer: how pickle protocol 5 writes an array
+        'multiarray._reconstruct', 'multiarray.scalar', 'numeric._frombuffer'}
+    dtype_classes = [type(np.dtype(c)) for c in NUMPY_DTYPE_CODES]
     return [np.ndarray, np.dtype, *dtype_classes] + [
-        (fn, f'{module}.multiarray.{fn.__name__}')
-        for fn in (multiarray._reconstruct, multiarray.scalar)
-        for module in ('numpy._core', 'numpy.core')
+        (_resolve(f'{core}.{function}'), f'{prefix}.{function}')
+        for function in sorted(functions)
+        for prefix in ('numpy._core', 'numpy.core')
     ]
+
+
+#: Standard types that training scripts put into a checkpoint's meta and
+#: that build nothing but data (our choice, beyond torch's allow-list):
+#: paths (built from strings, no file is touched), ``argparse.Namespace``
+#: (its attributes are set from an unpickled dict), ``defaultdict`` and the
+#: builtin constructors a ``defaultdict`` names as its default factory.
+HARMLESS_STANDARD_TYPES = (
+    pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.PosixPath,
+    argparse.Namespace, defaultdict, list, dict, tuple, int, float, str)
 
 
 def _mmengine_globals():
     """What an mmengine checkpoint holds beyond torch's own allow-list:
     objects, or ``(object, 'module.name')`` where the name differs."""
+    # pickle protocol 2 names HistoryBuffer.min as getattr(HistoryBuffer,
+    # 'min'), protocols 4 and 5 by its qualified name
+    statistics = [(getattr(HistoryBuffer, name),
+                   f'{HistoryBuffer.__module__}.HistoryBuffer.{name}')
+                  for name in _HISTORY_BUFFER_STATISTICS]
+    # Python >= 3.13 defines the paths in pathlib._local: files name either
+    paths = [(cls, f'pathlib.{cls.__name__}') for cls in
+             HARMLESS_STANDARD_TYPES if issubclass(cls, pathlib.PurePath)]
     return [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'),
-            *_numpy_globals()]
+            *statistics, *_numpy_globals(), *HARMLESS_STANDARD_TYPES, *paths]
 
 
 def allow_mmengine_checkpoint_types() -> bool:
@@ -225,15 +266,15 @@ def allow_checkpoint_types(*objects) -> None:
 
     On torch >= 2.6 this is ``torch.serialization.add_safe_globals``
     (the same list ``torch.load(weights_only=True)`` reads); on older torch
-    it extends the restricted unpickler's allow-list. Each entry is an
+    it extends the restricted unpickler's allow-list (which also reads
+    files of pickle protocol 4 or 5 on torch >= 2.6). Each entry is an
     object or an ``(object, 'module.name')`` pair, as for
     ``add_safe_globals``. Allowing a type lets every checkpoint build it:
     allow only what cannot run code when built.
     """
     if TORCH_ALLOW_LISTS_WEIGHTS_ONLY:
         torch.serialization.add_safe_globals(list(objects))
-        return
-    for entry in objects:
+    for entry in objects:  # also read for pickle protocols 4 and 5
         obj, name = _entry_name(entry)
         _ALLOWED_BY_USER[name] = obj
 
@@ -247,10 +288,22 @@ class _RestrictedUnpickler(pickle.Unpickler):
                                                        (module, name))
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         dotted = f'{module}.{name}'
-        obj = _restricted_globals().get(dotted, _ALLOWED_BY_USER.get(dotted))
+        obj = allowed_global(dotted)
         if obj is None:
             raise _RefusedGlobal(dotted)
         return obj
+
+
+def allowed_global(dotted: str):
+    """The object a checkpoint may build under the name ``dotted``
+    (``'module.name'``), or None: the allow-list, what
+    :func:`allow_checkpoint_types` added, and on torch >= 2.6 what
+    ``torch.serialization.add_safe_globals`` added."""
+    obj = _restricted_globals().get(dotted, _ALLOWED_BY_USER.get(dotted))
+    if obj is None and TORCH_ALLOW_LISTS_WEIGHTS_ONLY:
+        obj = {name: allowed for allowed, name in map(
+            _entry_name, torch.serialization.get_safe_globals())}.get(dotted)
+    return obj
 
 
 class _RestrictedPickle:
@@ -266,18 +319,45 @@ def _refused(source, name: str) -> UnsafeCheckpointError:
     return UnsafeCheckpointError(
         f'refusing to load checkpoint {source}: it asks to build {name}, '
         'which is not among what a checkpoint may hold (tensors, numbers, '
-        'containers, numpy arrays, mmengine training state); a pickle that '
-        'builds other objects can run code on loading. If you trust this '
-        f'file and {name} cannot run code when built, allow it before '
-        'loading: mmgmconv.checkpoint_safety.allow_checkpoint_types('
+        'containers, numpy arrays, paths, mmengine training state); a '
+        'pickle that builds other objects can run code on loading. If you '
+        f'trust this file and {name} cannot run code when built, allow it '
+        'before loading: mmgmconv.checkpoint_safety.allow_checkpoint_types('
         f'{name}) (on torch >= 2.6 the same as '
-        f'torch.serialization.add_safe_globals([{name}]))')
+        f'torch.serialization.add_safe_globals([{name}])); for the '
+        "project's tools, call it in a module that your config's "
+        'custom_imports lists')
+
+
+def damaged_member(archive: zipfile.ZipFile) -> Optional[str]:
+    """The first member of ``archive`` whose bytes do not match the CRC-32
+    the archive records for it, as ``'NAME (why)'``, or None.
+
+    Reads every member once (about as long as reading the file). A member
+    recorded with CRC 0 is taken as saved without one (torch's
+    ``torch.utils.serialization.config.save.compute_crc32 = False``).
+    """
+    for info in archive.infolist():
+        try:
+            with archive.open(info) as member:
+                while member.read(1 << 24):
+                    pass
+        except zipfile.BadZipFile as err:
+            if info.CRC == 0 and 'CRC' in str(err):
+                continue
+            return f'{info.filename} ({err})'
+        except (zlib.error, EOFError, NotImplementedError) as err:
+            return f'{info.filename} ({type(err).__name__}: {err})'
+    return None
 
 
 def checkpoint_file_problem(f: BinaryIO) -> Optional[str]:
     """Why the open binary file ``f`` is not a whole torch checkpoint, or
-    None. Reads its first bytes and, for a zip archive, its member list
-    (no unpickling); leaves ``f`` at its start."""
+    None. Reads its first bytes and, for a zip archive (``torch.save`` since
+    torch 1.6), its members, checked against their CRC-32s
+    (:func:`damaged_member`; no unpickling); leaves ``f`` at its start.
+    A legacy (pre-1.6 format) file records no checksum: damage in it is
+    found only where it breaks the pickle."""
     f.seek(0)
     head = f.read(4)
     f.seek(0)
@@ -285,9 +365,19 @@ def checkpoint_file_problem(f: BinaryIO) -> Optional[str]:
         return 'the file is empty (0 bytes)'
     if zipfile.is_zipfile(f):
         f.seek(0)
-        with zipfile.ZipFile(f) as archive:
-            members = [n.rsplit('/', 1)[-1] for n in archive.namelist()]
+        members = []
+        try:
+            with zipfile.ZipFile(f) as archive:
+                members = [n.rsplit('/', 1)[-1] for n in archive.namelist()]
+                damaged = (damaged_member(archive) if 'data.pkl' in members
+                           and 'constants.pkl' not in members else None)
+        except zipfile.BadZipFile as err:
+            damaged = f'its zip directory ({err})'
         f.seek(0)
+        if damaged:
+            return (f'it is damaged: {damaged}; its bytes are not the ones '
+                    'torch.save wrote (a bad disk, copy or download?). Use '
+                    'another copy')
         if 'constants.pkl' in members:
             return ('it is a TorchScript archive (torch.jit.save), not a '
                     'checkpoint')
@@ -297,9 +387,9 @@ def checkpoint_file_problem(f: BinaryIO) -> Optional[str]:
         return None
     f.seek(0)
     if head.startswith(b'PK\x03\x04'):
-        return ('it is truncated: it begins as a torch checkpoint (a zip '
-                'archive) but its end is missing (an interrupted save, copy '
-                'or download?)')
+        return ('it is truncated or damaged: it begins as a torch checkpoint '
+                '(a zip archive) but its end (the zip directory) is missing '
+                'or unreadable (an interrupted save, copy or download?)')
     if head[:1] != b'\x80':
         return ('it is not a torch checkpoint: neither a zip archive '
                 '(torch.save) nor a pickle (torch.save before torch 1.6)')
@@ -317,29 +407,123 @@ def _error_summary(err: Exception) -> str:
     return type(err).__name__ + (f': {reasons[0]}' if reasons else '')
 
 
-def _unpickle(f: BinaryIO, map_location, source):
-    if TORCH_ALLOW_LISTS_WEIGHTS_ONLY:
-        kwargs = dict(weights_only=True)
+def pickle_protocol(f: BinaryIO) -> Optional[int]:
+    """The pickle protocol of the checkpoint in the open binary file ``f``
+    (of ``data.pkl`` in a zip archive), or None for a pickle before protocol
+    2, which does not say; leaves ``f`` at its start."""
+    f.seek(0)
+    if zipfile.is_zipfile(f):
+        f.seek(0)
+        with zipfile.ZipFile(f) as archive:
+            info = next(i for i in archive.infolist()
+                        if i.filename.rsplit('/', 1)[-1] == 'data.pkl')
+        # its first bytes as stored (torch stores members uncompressed),
+        # after the local header: 30 bytes, then the name and extra field
+        f.seek(info.header_offset + 26)
+        name_length, extra_length = struct.unpack('<HH', f.read(4))
+        f.seek(name_length + extra_length, os.SEEK_CUR)
+        head = f.read(2) if info.compress_type == zipfile.ZIP_STORED else b''
     else:
-        _restricted_globals()  # built here: its errors are not the file's
-        kwargs = dict(weights_only=False, pickle_module=_RestrictedPickle)
+        f.seek(0)
+        head = f.read(2)
+    f.seek(0)
+    return head[1] if len(head) == 2 and head[0] == 0x80 else None
+
+
+def _refused_name(err: Exception) -> Optional[str]:
+    """The type or function ``err`` (from ``torch.load``) refuses to build,
+    or None."""
+    # torch's wordings: "Unsupported global: GLOBAL x.y", "unsupported
+    # GLOBAL x.y whose module x is blocked", "GLOBAL x.y was not an allowed
+    # global", "Can only build ... but got <class 'x.y'>"; and our getattr
+    # stand-in's refusal, re-raised
+    refused = (re.search(r'GLOBAL ([\w.]+)', str(err))
+               or re.search(r"but got <class '([\w.]+)'>", str(err))
+               or re.search(r'refusing (.+) while loading a checkpoint',
+                            str(err)))
+    return refused.group(1) if refused else None
+
+
+#: The newest pickle protocol ``torch.load(weights_only=True)`` reads
+#: (``torch.save`` writes protocol 2 unless given ``pickle_protocol``).
+WEIGHTS_ONLY_MAX_PROTOCOL = 3
+
+
+def _torch_load(f: BinaryIO, map_location):
+    """``torch.load`` under the allow-list: ``weights_only=True`` on torch
+    >= 2.6, the restricted unpickler on older torch, and also on torch >=
+    2.6 where ``weights_only`` fails on something other than a type outside
+    the allow-list: what torch's own reader cannot read (pickle protocols 4
+    and 5, the items of a ``defaultdict``)."""
+    protocol = pickle_protocol(f)
+    if (TORCH_ALLOW_LISTS_WEIGHTS_ONLY
+            and (protocol or 2) <= WEIGHTS_ONLY_MAX_PROTOCOL):
+        try:
+            return torch.load(f, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as err:
+            name = _refused_name(err)
+            if name is not None and allowed_global(name) is None:
+                raise
+        f.seek(0)
+    _restricted_globals()  # built here: its errors are not the file's
+    return torch.load(f, map_location=map_location, weights_only=False,
+                      pickle_module=_RestrictedPickle)
+
+
+def _unpickle(f: BinaryIO, map_location, source, whole: bool):
+    """Unpickle under the allow-list; ``whole``: the file's CRC-32s were
+    checked, so a failure is not damage."""
     try:
-        return torch.load(f, map_location=map_location, **kwargs)
+        return _torch_load(f, map_location)
     except _RefusedGlobal as err:
         raise _refused(source, err.name) from None
     except (OSError, MemoryError):
         raise
     except Exception as err:
-        # torch's wordings: "Unsupported global: GLOBAL x.y", "unsupported
-        # GLOBAL x.y whose module x is blocked", "GLOBAL x.y was not an
-        # allowed global"; and our getattr stand-in's refusal, re-raised
-        refused = (re.search(r'GLOBAL ([\w.]+)', str(err)) or re.search(
-            r'refusing (.+) while loading a checkpoint', str(err)))
+        refused = _refused_name(err)
         if refused:
-            raise _refused(source, refused.group(1)) from None
+            raise _refused(source, refused) from None
+        protocol = pickle_protocol(f)
+        saved = ('a pickle of no protocol mark' if protocol is None else
+                 f'a pickle of protocol {protocol}')
+        if whole:
+            raise CheckpointError(
+                f'cannot load checkpoint {source}: the file is whole (its '
+                f'CRC-32s match), {saved}, but torch {torch.__version__} '
+                f'cannot unpickle it ({_error_summary(err)}); was it saved '
+                'by a newer torch or by another library?') from None
         raise CheckpointError(
             f'cannot load checkpoint {source}: it is corrupt or not a torch '
-            f'checkpoint ({_error_summary(err)})') from None
+            f'checkpoint ({_error_summary(err)}; {saved} in the format '
+            'before torch 1.6, which records no checksum)') from None
+
+
+def _type_name(obj) -> str:
+    kind = type(obj)
+    return (kind.__qualname__ if kind.__module__ == 'builtins' else
+            f'{kind.__module__}.{kind.__qualname__}')
+
+
+def _check_structure(checkpoint, source):
+    """Refuse what mmengine cannot take as a checkpoint: anything but a
+    dict, a ``state_dict`` entry that is not a dict, a ``meta`` entry that
+    is neither a dict nor None (None is taken as no meta)."""
+    expected = ("a checkpoint is a dict (torch.save(dict(state_dict=model."
+                "state_dict(), meta=...))) or a state dict (torch.save("
+                "model.state_dict()))")
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(
+            f'cannot load checkpoint {source}: it holds a '
+            f'{_type_name(checkpoint)}, not a dict: {expected}')
+    if 'state_dict' not in checkpoint:
+        return  # a state dict: its values are checked by the model
+    for key, allowed in (('state_dict', (dict, )),
+                         ('meta', (dict, type(None)))):
+        if key in checkpoint and not isinstance(checkpoint[key], allowed):
+            raise CheckpointError(
+                f"cannot load checkpoint {source}: its '{key}' is a "
+                f'{_type_name(checkpoint[key])}, not a dict'
+                + (' (or None)' if key == 'meta' else '') + f': {expected}')
 
 
 def inf_is_a_bug(key: str) -> bool:
@@ -402,13 +586,16 @@ def load_checkpoint_stream(f: BinaryIO, map_location=None, source=None):
     problem = checkpoint_file_problem(f)
     if problem is not None:
         raise CheckpointError(f'cannot load checkpoint {source}: {problem}')
-    checkpoint = _unpickle(f, map_location, source)
+    whole = zipfile.is_zipfile(f)  # checked against its CRC-32s above
+    f.seek(0)
+    checkpoint = _unpickle(f, map_location, source, whole)
+    _check_structure(checkpoint, source)
     _check_finite(checkpoint, source)
-    mark_folded_layers(checkpoint)
+    mark_folded_layers(checkpoint, source)
     return checkpoint
 
 
-def mark_folded_layers(checkpoint) -> None:
+def mark_folded_layers(checkpoint, source=None) -> None:
     """Put a ``<layer>.gmconv_folded`` entry into the state dict for each
     layer that ``meta['gmconv_folded']`` names (``tools/fuse_gmconv.py``
     writes it: their weight already holds ``W * M(sigma)``).
@@ -417,14 +604,21 @@ def mark_folded_layers(checkpoint) -> None:
     mask the weight a second time); the plain convs of mmgmconv's backbones
     and ``FoldedConv2d`` consume it. The entries exist only in the loaded
     copy: the file, and a model fused in memory, keep the original
-    architecture's keys.
+    architecture's keys. ``source`` names the checkpoint in errors.
     """
     if not isinstance(checkpoint, dict):
         return
     meta, state = checkpoint.get('meta'), checkpoint.get('state_dict')
     if not (isinstance(meta, dict) and isinstance(state, dict)):
         return
-    for layer in meta.get(FOLDED_KEY) or ():
+    layers = meta.get(FOLDED_KEY) or ()
+    if not (isinstance(layers, (list, tuple))
+            and all(isinstance(layer, str) for layer in layers)):
+        raise CheckpointError(
+            f"cannot load checkpoint {source}: its meta['{FOLDED_KEY}'] is "
+            f'{layers!r}, not a list of layer names (as '
+            'tools/fuse_gmconv.py writes it)')
+    for layer in layers:
         state[f'{layer}.{FOLDED_KEY}'] = torch.tensor(True)
 
 
@@ -512,15 +706,33 @@ def download_checkpoint(url: str, model_dir: Optional[str] = None,
 def load_from_local(filename, map_location=None):
     """A local checkpoint file."""
     filename = osp.expanduser(filename)
+    if osp.isdir(filename):
+        raise IsADirectoryError(_folder_message(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
     return load_checkpoint_file(filename, map_location)
 
 
+def _folder_message(folder: str) -> str:
+    checkpoints = sorted(n for n in os.listdir(folder)
+                         if n.endswith(('.pth', '.pt', '.ckpt')))
+    held = (f'; it holds {", ".join(checkpoints[:5])}'
+            + (f' and {len(checkpoints) - 5} more' if len(checkpoints) > 5
+               else '') if checkpoints else '')
+    if osp.exists(osp.join(folder, '.metadata')):
+        held += ('; it looks like a torch.distributed.checkpoint folder: '
+                 'convert it to one file with torch.distributed.checkpoint.'
+                 'format_utils.dcp_to_torch_save')
+    return (f'cannot load checkpoint {folder}: it is a folder, not a '
+            f'checkpoint file (torch.save): name the file{held}')
+
+
 def load_from_http(filename, map_location=None, model_dir=None,
                    progress=os.isatty(0)):
     """An ``http(s)://`` URL, through :func:`download_checkpoint`; rank 0
-    downloads first in distributed runs, as mmengine's loader."""
+    downloads first in distributed runs, as mmengine's loader. A download
+    the policy refuses (unsafe, non-finite, damaged) is removed from the
+    cache."""
     rank, world_size = get_dist_info()
     if rank == 0:
         path = download_checkpoint(filename, model_dir, progress)
@@ -528,14 +740,26 @@ def load_from_http(filename, map_location=None, model_dir=None,
         torch.distributed.barrier()
         if rank > 0:
             path = download_checkpoint(filename, model_dir, progress)
-    return load_checkpoint_file(path, map_location,
-                                f'{filename} (downloaded to {path})')
+    try:
+        return load_checkpoint_file(path, map_location,
+                                    f'{filename} (downloaded to {path})')
+    except CheckpointError:
+        # refused: nothing of it stays in our cache (torch hub's own files,
+        # which we only read, stay)
+        if path == cached_checkpoint_path(filename, model_dir):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+        raise
 
 
 def _model_url(filename, urls, kind):
     name = filename.split('://', 1)[1]
     if name not in urls:
-        raise KeyError(f'{filename}: no {kind} checkpoint named {name!r}')
+        close = difflib.get_close_matches(name, list(urls), n=5)
+        raise CheckpointError(
+            f'cannot load checkpoint {filename}: mmengine knows no {kind} '
+            f'checkpoint named {name!r} ({len(urls)} known'
+            + (f'; closest: {", ".join(close)}' if close else '') + ')')
     return urls[name]
 
 
@@ -579,12 +803,18 @@ def load_from_mmcls(filename, map_location=None):
     """``mmcls://NAME``: an mmcls classifier's backbone (its
     ``backbone.*`` entries without the prefix, as mmengine's loader)."""
     urls = mmengine_checkpoint.get_mmcls_models()
-    checkpoint = load_from_http(_model_url(filename, urls, 'mmcls'),
-                                map_location)
+    url = _model_url(filename, urls, 'mmcls')
+    checkpoint = load_from_http(url, map_location)
     state_dict = checkpoint.get('state_dict', checkpoint)
-    return dict(state_dict=OrderedDict(
-        (k[len('backbone.'):], v) for k, v in state_dict.items()
-        if k.startswith('backbone.')))
+    backbone = OrderedDict((k[len('backbone.'):], v)
+                           for k, v in state_dict.items()
+                           if isinstance(k, str) and k.startswith('backbone.'))
+    if not backbone:
+        raise CheckpointError(
+            f'cannot load checkpoint {filename} ({url}): it has no '
+            "'backbone.*' entries, so it is not an mmcls classifier's "
+            'checkpoint')
+    return dict(state_dict=backbone)
 
 
 def load_from_pavi(filename, map_location=None):

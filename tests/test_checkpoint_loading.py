@@ -3,10 +3,13 @@ source mmengine's CheckpointLoader accepts, on every supported torch
 (``make test-compat`` runs this file on torch 2.1 too): no pickle payload
 runs, downloads are cached by URL and never unpacked, broken files and
 non-finite weights are clear errors naming the file."""
+import argparse
 import hashlib
 import json
 import os
+import pathlib
 import zipfile
+from collections import defaultdict
 
 import numpy as np
 import pytest
@@ -261,7 +264,10 @@ def test_non_finite_weights_are_refused_naming_the_tensors(tmp_path, wrapped):
     assert 'bn.' not in message  # finite, and num_batches_tracked is int
 
 
-def test_mmengine_training_state_loads_on_any_torch(tmp_path):
+@pytest.mark.parametrize('save_args', [
+    {}, dict(pickle_protocol=5), dict(_use_new_zipfile_serialization=False)
+], ids=['default', 'protocol_5', 'legacy_format'])
+def test_mmengine_training_state_loads_on_any_torch(tmp_path, save_args):
     model = _Masked()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     model.conv(torch.randn(1, 3, 8, 8)).sum().backward()
@@ -274,7 +280,7 @@ def test_mmengine_training_state_loads_on_any_torch(tmp_path):
                               dtype=torch.bfloat16, raw=b'\x00\xff'),
                     state_dict=model.state_dict(),
                     optimizer=optimizer.state_dict(),
-                    message_hub=hub.state_dict()), path)
+                    message_hub=hub.state_dict()), path, **save_args)
     loaded = load_checkpoint(_Masked(), str(path))
     buf = loaded['message_hub']['log_scalars']['train/loss']
     assert isinstance(buf, HistoryBuffer) and buf.min() == 0.5
@@ -359,3 +365,252 @@ def test_file_in_torch_hubs_cache_is_used_offline(server, tmp_path,
     loaded = _load_checkpoint('torchvision://resnet50')
     assert loaded['state_dict']['w'][0] == 5
     assert server.requests == []
+
+
+def _zero_bytes_of_member(path, member_suffix, count):
+    """Zero ``count`` bytes in the middle of the zip member of ``path`` whose
+    name ends with ``member_suffix`` (its stored data, not its headers)."""
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist()
+                    if i.filename.endswith(member_suffix))
+    data = bytearray(path.read_bytes())
+    name_len, extra_len = np.frombuffer(
+        bytes(data[info.header_offset + 26:info.header_offset + 30]), '<u2')
+    start = info.header_offset + 30 + int(name_len) + int(extra_len)
+    start += (info.file_size - count) // 2
+    data[start:start + count] = bytes(count)
+    path.write_bytes(bytes(data))
+    return info.filename
+
+
+def test_damaged_member_is_refused_naming_it(tmp_path):
+    """4 KB zeroed in a weight (still finite) used to load and evaluate."""
+    path = tmp_path / 'damaged.pth'
+    torch.save({'state_dict': {'w': torch.randn(4096) + 1}}, path)
+    member = _zero_bytes_of_member(path, 'data/0', 4096)
+    with pytest.raises(CheckpointError) as info:
+        _load_checkpoint(str(path))
+    message = str(info.value)
+    assert f'cannot load checkpoint {path}: it is damaged: {member}' in message
+    assert 'CRC-32' in message
+
+
+def test_file_saved_without_crcs_loads(tmp_path):
+    """torch >= 2.6 can save without CRC-32s (recorded as 0)."""
+    config = pytest.importorskip(
+        'torch.utils.serialization',
+        reason='torch < 2.6 always records CRC-32s').config
+    path = tmp_path / 'no_crc.pth'
+    computes_crc32 = config.save.compute_crc32
+    config.save.compute_crc32 = False
+    try:
+        _save_weights(path, 6)
+    finally:
+        config.save.compute_crc32 = computes_crc32
+    with zipfile.ZipFile(path) as archive:
+        assert {i.CRC for i in archive.infolist()} == {0}
+    assert _load_checkpoint(str(path))['state_dict']['w'][0] == 6
+
+
+def _whole_zip_with_pickle(path, pickle_bytes):
+    """A torch zip checkpoint whose data.pkl is ``pickle_bytes``, with
+    matching CRC-32s."""
+    _save_weights(path, 1)
+    with zipfile.ZipFile(path) as archive:
+        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    with zipfile.ZipFile(path, 'w') as archive:
+        for name, data in members.items():
+            archive.writestr(name, pickle_bytes
+                             if name.endswith('data.pkl') else data)
+
+
+def test_whole_file_that_cannot_be_unpickled_is_not_called_corrupt(tmp_path):
+    path = tmp_path / 'odd.pth'
+    _whole_zip_with_pickle(path, b'\x80\x05\xff\xfe')
+    with pytest.raises(CheckpointError) as info:
+        _load_checkpoint(str(path))
+    message = str(info.value)
+    assert 'corrupt' not in message and 'weights_only' not in message
+    assert 'the file is whole (its CRC-32s match), a pickle of protocol 5, ' \
+        f'but torch {torch.__version__} cannot unpickle it' in message
+
+
+@pytest.mark.parametrize('content, held', [
+    ([1, 2], 'a list'),
+    (torch.zeros(2), 'a torch.Tensor'),
+    (np.dtype('float32'), f'a {type(np.dtype("float32")).__module__}.'),
+    (np.zeros(2), 'a numpy.ndarray'),
+], ids=['list', 'tensor', 'numpy_dtype', 'numpy_array'])
+def test_non_dict_checkpoint_is_named_what_it_holds(tmp_path, content, held):
+    path = tmp_path / 'odd.pth'
+    torch.save(content, path)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(_Tiny(), str(path))
+    message = str(info.value)
+    assert f'cannot load checkpoint {path}: it holds {held}' in message
+    assert 'not a dict: a checkpoint is a dict' in message
+    assert 'corrupt' not in message
+
+
+@pytest.mark.parametrize('entry, value, named', [
+    ('state_dict', [torch.zeros(2)], "'state_dict' is a list, not a dict"),
+    ('meta', 'epoch 3', "'meta' is a str, not a dict (or None)"),
+])
+def test_wrong_type_of_entry_is_named(tmp_path, entry, value, named):
+    path = tmp_path / 'odd.pth'
+    torch.save(dict({'state_dict': {}, 'meta': None}, **{entry: value}), path)
+    with pytest.raises(CheckpointError, match=f'{path}: its ' + named.replace(
+            '(', r'\(').replace(')', r'\)')):
+        _load_checkpoint(str(path))
+
+
+def test_meta_none_is_no_meta(tmp_path):
+    path = tmp_path / 'none.pth'
+    torch.save({'state_dict': _Tiny().state_dict(), 'meta': None}, path)
+    assert load_checkpoint(_Tiny(), str(path))['meta'] is None
+
+
+def test_folded_layers_of_the_wrong_type_are_named(tmp_path):
+    path = tmp_path / 'folded.pth'
+    torch.save({'state_dict': {}, 'meta': {'gmconv_folded': 'conv'}}, path)
+    with pytest.raises(CheckpointError, match=r"meta\['gmconv_folded'\] is "
+                       "'conv', not a list of layer names"):
+        _load_checkpoint(str(path))
+
+
+def test_folder_given_as_checkpoint_is_named(tmp_path):
+    _save_weights(tmp_path / 'epoch_1.pth', 1)
+    with pytest.raises(IsADirectoryError) as info:
+        load_checkpoint(_Tiny(), str(tmp_path))
+    assert (f'cannot load checkpoint {tmp_path}: it is a folder, not a '
+            'checkpoint file (torch.save): name the file; it holds '
+            'epoch_1.pth') in str(info.value)
+
+
+@pytest.mark.parametrize('protocol', [2, 4, 5])
+def test_harmless_standard_types_load_at_any_protocol(tmp_path, protocol):
+    """Our choice: data-only types training scripts put in meta load; they
+    used to be called corrupt (numpy strings, dates; protocol 4 and 5 on
+    torch >= 2.6) or refused (paths, Namespace, defaultdict)."""
+    meta = dict(classes=np.array(['circle', 'square']),
+                day=np.array(['2024-05-01'], dtype='datetime64[D]'),
+                span=np.timedelta64(3, 's'), raw=np.array([b'x']),
+                work_dir=pathlib.PosixPath('/runs/a'),
+                args=argparse.Namespace(lr=0.1, steps=[1, 2]),
+                counts=defaultdict(list, a=[1]), n=defaultdict(int))
+    path = tmp_path / 'meta.pth'
+    torch.save({'state_dict': _Tiny().state_dict(), 'meta': meta}, path,
+               pickle_protocol=protocol)
+    loaded = load_checkpoint(_Tiny(), str(path))['meta']
+    assert list(loaded['classes']) == ['circle', 'square']
+    assert loaded['day'][0] == np.datetime64('2024-05-01')
+    assert loaded['span'] == np.timedelta64(3, 's')
+    assert loaded['work_dir'] == pathlib.PosixPath('/runs/a')
+    assert loaded['args'] == argparse.Namespace(lr=0.1, steps=[1, 2])
+    assert loaded['counts'] == {'a': [1]} and loaded['counts']['b'] == []
+    assert loaded['n']['x'] == 0
+
+
+@pytest.mark.parametrize('protocol', [2, 5])
+def test_default_factory_outside_the_allow_list_is_refused(tmp_path,
+                                                           protocol):
+    path = tmp_path / 'factory.pth'
+    torch.save({'state_dict': {}, 'meta': defaultdict(os.getcwd)}, path,
+               pickle_protocol=protocol)
+    with pytest.raises(UnsafeCheckpointError,
+                       match=f'{path}: it asks to build posix.getcwd'):
+        _load_checkpoint(str(path))
+
+
+@pytest.mark.parametrize('protocol', [2, 5])
+def test_refusal_of_a_users_type_names_it_and_the_way_out(tmp_path, protocol):
+    path = tmp_path / 'own.pth'
+    torch.save({'state_dict': {}, 'meta': {'own': _UsersOtherType()}}, path,
+               pickle_protocol=protocol)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        _load_checkpoint(str(path))
+    message = str(info.value)
+    name = f'{__name__}._UsersOtherType'
+    assert f'it asks to build {name}' in message
+    assert f'allow_checkpoint_types({name})' in message
+    assert "config's custom_imports" in message
+    assert 'corrupt' not in message
+
+
+class _UsersOtherType:
+    """Never allowed in these tests."""
+
+
+@pytest.mark.parametrize('kind', ['unsafe', 'non_finite', 'non_dict'])
+def test_refused_download_is_removed_from_the_cache(server, tmp_path, kind):
+    served = server.root / 'refused.pth'
+    if kind == 'unsafe':
+        save_payload_checkpoint(served, tmp_path / 'payload-ran')
+    elif kind == 'non_finite':
+        _save_weights(served, float('nan'))
+    else:
+        torch.save([torch.zeros(2)], served)
+    url = f'{server.url}/refused.pth'
+    with pytest.raises(CheckpointError, match='refused.pth'):
+        _load_checkpoint(url)
+    assert not os.path.exists(cached_checkpoint_path(url))
+    assert not (tmp_path / 'payload-ran').exists()
+
+
+def test_damaged_download_is_not_kept(server):
+    served = server.root / 'damaged.pth'
+    torch.save({'state_dict': {'w': torch.randn(4096) + 1}}, served)
+    _zero_bytes_of_member(served, 'data/0', 4096)
+    url = f'{server.url}/damaged.pth'
+    with pytest.raises(CheckpointError, match='damaged.pth.*it is damaged'):
+        _load_checkpoint(url)
+    assert not os.path.exists(cached_checkpoint_path(url))
+
+
+def test_custom_imports_allow_a_trusted_type_for_the_tools(tmp_path,
+                                                           monkeypatch):
+    """The way out the refusal names for the tools (the manual's example):
+    a module listed in the config's custom_imports allows the type."""
+    package = tmp_path / 'trusting_project'
+    package.mkdir()
+    (package / '__init__.py').write_text('')
+    (package / 'runs.py').write_text(
+        'class RunInfo:\n    def __init__(self, name):\n'
+        '        self.name = name\n')
+    (package / 'allow_checkpoint_types.py').write_text(
+        'from mmgmconv.checkpoint_safety import allow_checkpoint_types\n'
+        'from trusting_project.runs import RunInfo\n\n'
+        'allow_checkpoint_types(RunInfo)\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from trusting_project.runs import RunInfo
+    path = tmp_path / 'run.pth'
+    torch.save({'state_dict': {}, 'meta': {'run': RunInfo('a')}}, path)
+    with pytest.raises(UnsafeCheckpointError,
+                       match='trusting_project.runs.RunInfo'):
+        _load_checkpoint(str(path))
+    (tmp_path / 'cfg.py').write_text(
+        "custom_imports = dict(imports=['mmgmconv', "
+        "'mmgmconv.safe_checkpoints', "
+        "'trusting_project.allow_checkpoint_types'])\n")
+    Config.fromfile(str(tmp_path / 'cfg.py'))
+    assert _load_checkpoint(str(path))['meta']['run'].name == 'a'
+
+
+def test_unknown_model_name_is_named_with_the_closest(monkeypatch):
+    monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
+                        lambda: {'resnet50': 'u1', 'resnet18': 'u2'})
+    with pytest.raises(CheckpointError) as info:
+        _load_checkpoint('torchvision://resnet5')
+    assert ("cannot load checkpoint torchvision://resnet5: mmengine knows no "
+            "torchvision checkpoint named 'resnet5' (2 known; closest: "
+            'resnet50') in str(info.value)
+
+
+def test_mmcls_checkpoint_without_a_backbone_is_named(server, monkeypatch):
+    _save_weights(server.root / 'head_only.pth', 1)
+    url = f'{server.url}/head_only.pth'
+    monkeypatch.setattr(mmengine_checkpoint, 'get_mmcls_models',
+                        lambda: {'head_only': url})
+    with pytest.raises(CheckpointError, match=r"mmcls://head_only .*no "
+                       r"'backbone\.\*' entries"):
+        _load_checkpoint('mmcls://head_only')

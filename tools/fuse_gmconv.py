@@ -69,7 +69,8 @@ def main():
     kept = [n for n, _ in named_gmconv_layers(model)]  # D-GMConv only now
     # the layers whose weight is W * M: the project's loaders refuse to
     # load them into an S-GMConv (mmgmconv.checkpoint_safety)
-    meta = dict(ckpt.get('meta', {}), gmconv_fused=True,
+    # meta=None is no meta; a meta of another type is refused by the policy
+    meta = dict(ckpt.get('meta') or {}, gmconv_fused=True,
                 source_checkpoint=args.checkpoint)
     meta[FOLDED_KEY] = folded
     with atomic_path(args.out) as partial:

@@ -14,6 +14,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
 import mmgmconv  # noqa: F401
+from mmgmconv.checkpoint_safety import CheckpointError
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
@@ -142,3 +143,22 @@ def test_fuse_write_cut_short_leaves_out_intact(sgm_checkpoint, tmp_path,
         fuse(monkeypatch, config, ckpt, out, '--force')
     assert out.read_bytes() == b'an earlier file'
     assert os.listdir(tmp_path) == ['fused.pth']
+
+
+@pytest.mark.parametrize('meta', [None, 'not a dict'])
+def test_fuse_takes_meta_none_as_no_meta_and_refuses_other_types(
+        sgm_checkpoint, tmp_path, monkeypatch, meta):
+    config, ckpt = sgm_checkpoint
+    source = tmp_path / 'meta.pth'
+    torch.save(dict(torch.load(ckpt, weights_only=True), meta=meta), source)
+    out = tmp_path / 'fused.pth'
+    if meta is None:
+        fuse(monkeypatch, config, source, out)
+        fused = torch.load(out, weights_only=True)
+        assert fused['meta']['gmconv_fused']
+        assert fused['meta']['source_checkpoint'] == str(source)
+    else:
+        with pytest.raises(CheckpointError, match=f"{source}: its 'meta' is "
+                           'a str, not a dict'):
+            fuse(monkeypatch, config, source, out)
+        assert not out.exists()
