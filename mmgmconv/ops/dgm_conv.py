@@ -289,12 +289,12 @@ class DGMConvMixin:
                 f'{self.describe()} has no sigma predictor: a kernel of '
                 f'{self.kernel_size} has nothing to mask')
         z = self.sigma_predictor.pool(x)
-        finite = torch.isfinite(z.detach()).all(dim=1)
         assert_all(
-            finite, f'{self.describe()}: the input to this layer has NaN or '
-            f'inf values in some image of the batch (from the data or an '
+            z, lambda z: torch.isfinite(z).all(dim=1),
+            f'{self.describe()}: the input to this layer has NaN or inf '
+            f'values in some image of the batch (from the data or an '
             f'earlier layer, not from this layer\'s weights)',
-            lambda: self._bad_images(x, finite))
+            lambda finite: self._bad_images(x, finite))
         raw = self.sigma_predictor.head(z)
         return raw.to(torch.promote_types(raw.dtype, torch.float32))
 

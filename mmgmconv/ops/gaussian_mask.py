@@ -63,26 +63,30 @@ def check_sigma_init(value: Real, name: str = 'sigma_init') -> float:
     return value
 
 
-def assert_all(ok: Tensor, message: str, detail: Callable[[], str]) -> None:
-    """Raise unless every value of the bool tensor ``ok`` is True.
+def assert_all(values: Tensor, test: Callable[[Tensor], Tensor],
+               message: str, detail: Callable[[Tensor], str]) -> None:
+    """Raise unless every value of the bool tensor ``ok = test(values)`` is
+    True.
 
     On the CPU the check is a plain ``if`` and raises a ``ValueError``
-    ``f'{message}: {detail()}'`` (``detail`` is called only then, so it may
-    look at values). On an accelerator it is ``torch._assert_async`` with
+    ``f'{message}: {detail(ok)}'`` (``detail`` is called only then, so it
+    may look at values). On an accelerator it is ``torch._assert_async`` with
     ``message``: a Python ``if`` on a CUDA tensor would wait for the device
     at every GMConv layer of every step, where the asynchronous assert
     stops the run at the next synchronisation without stalling the
-    pipeline. Skipped on the meta device and while tracing or exporting to
-    ONNX, where there are no values to check (our choice: the check costs
+    pipeline. Skipped (``test`` not called, so a traced graph holds no
+    check) on the meta device and while tracing or exporting to ONNX,
+    where there are no values to check (our choice: the check costs
     nothing in the eager CPU case and no synchronisation elsewhere). The
     one way the GMConv layers check values in ``forward``.
     """
-    if (ok.device.type == 'meta' or torch.jit.is_tracing()
+    if (values.device.type == 'meta' or torch.jit.is_tracing()
             or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()):
         return
-    if ok.device.type == 'cpu' and not _is_compiling():
+    ok = test(values.detach())
+    if values.device.type == 'cpu' and not _is_compiling():
         if not ok.all():
-            raise ValueError(f'{message}: {detail()}')
+            raise ValueError(f'{message}: {detail(ok)}')
     else:
         torch._assert_async(ok.all(), message)
 
@@ -91,12 +95,11 @@ def check_sigma_finite(sigma: Tensor, name: str) -> None:
     """Raise if a sigma tensor holds NaN or inf (no mask exists for them),
     through :func:`assert_all` (a ``ValueError`` naming the values on the
     CPU, an asynchronous assert elsewhere)."""
-    sigma = sigma.detach()
     assert_all(
-        torch.isfinite(sigma),
+        sigma, torch.isfinite,
         f'gaussian_mask: {name} must be finite, got a NaN or inf sigma (a '
         f'diverged training step or a broken checkpoint)',
-        lambda: str(sigma.tolist()))
+        lambda _: str(sigma.detach().tolist()))
 
 
 def _as_sigma_tensor(sigma: SigmaLike, name: str,

@@ -852,3 +852,27 @@ def test_folded_checkpoint_into_1d_3d_sgmconv_raises_how_to_load(cls):
                '0.bias': flat[0].bias, f'0.{FOLDED_KEY}': torch.tensor(True)}
     flat.load_state_dict(weights)
     assert torch.equal(flat[0].weight, weights['0.weight'])
+
+
+def test_non_finite_input_check_is_asynchronous_where_it_must_be(
+        monkeypatch):
+    """Where a host ``if`` would wait for the device (an accelerator,
+    torch.compile), the check is ``torch._assert_async``, whose message
+    names the layer and the input but not the images (that would need the
+    values on the host). Simulated on the CPU, where the assert raises at
+    once."""
+    import importlib
+
+    # the module (mmgmconv.ops.gaussian_mask is also its function's name)
+    masks = importlib.import_module('mmgmconv.ops.gaussian_mask')
+    monkeypatch.setattr(masks, '_is_compiling', lambda: True)
+    layer = DGMConv1d(2, 2, 3)
+    layer.layer_name = 'Net.conv'
+    x = torch.randn(3, 2, 7)
+    x[1, 0, 0] = float('nan')
+    with pytest.raises(RuntimeError, match=re.escape(
+            'DGMConv1d Net.conv: the input to this layer has NaN or inf '
+            'values in some image of the batch (from the data or an earlier '
+            "layer, not from this layer's weights)")) as error:
+        layer(x)
+    assert 'image(s)' not in str(error.value)
