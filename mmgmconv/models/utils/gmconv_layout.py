@@ -67,8 +67,8 @@ def log_gmconv_layout(backbone: nn.Module,
     convs because their kernel (at most 2x2) has nothing to mask; warn
     about GMConv in frozen parts and, when ``gmconv_asked`` is False, about
     a backbone without any GMConv. Names every D-GMConv of ``backbone`` for
-    its error messages (:func:`~mmgmconv.ops.gmconv_layers.
-    name_dgmconv_layers`: ``'GMResNet.layer1.0.conv2'``).
+    its error messages (``'GMResNet.layer1.0.conv2'``,
+    :func:`~mmgmconv.ops.gmconv_layers.name_dgmconv_layers`).
 
     Args:
         backbone: The built backbone (its class names the line).
