@@ -1,14 +1,22 @@
 """Dynamic GMConv: a conv whose mask is predicted per input image."""
+import logging
 import math
 from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from .gaussian_mask import check_sigma_init, check_sigma_value, gaussian_mask
-from .sigma_predictor import SigmaPredictor
+from .gaussian_mask import (
+    assert_all,
+    check_sigma_init,
+    check_sigma_value,
+    gaussian_mask,
+)
+from .sgm_conv import mask_is_all_ones
+from .sigma_predictor import SigmaPredictor, hidden_units
 
 #: Prediction patterns of Table IV and how many raw values each needs.
 PRED_PATTERNS = {'sigma': 1, 'sigma1_sigma2': 2, 'sigma1_ratio': 2}
@@ -143,8 +151,191 @@ CONV_PATHS = {
 }
 
 
+class DGMConvMixin:
+    """What every D-GMConv adds to its plain conv (:class:`DGMConv` in 2D,
+    :class:`~mmgmconv.ops.dgm_conv_nd.DGMConv1d` and ``DGMConv3d``): the
+    argument checks, the sigma predictor, the checks of the input, the
+    loading rules and the forward, which hands the masked convolution to
+    the class's ``masked_conv(input, weight, bias, raw)``.
+
+    Rules every D-GMConv follows (the paper is silent on them; our
+    choices):
+
+    * **Nothing to mask, no predictor.** A kernel of at most 2 taps along
+      every axis (1x1, 2x2, 1x2, ...: S-GMConv's rule,
+      :func:`~mmgmconv.ops.sgm_conv.mask_is_all_ones`) has a mask of all
+      ones whatever sigma is, so a predictor there would never change an
+      output nor get a gradient. Such a layer is a plain conv:
+      ``sigma_predictor`` and ``last_sigmas`` are None, its arguments are
+      still checked, and the backbones' build log counts it
+      (:func:`~mmgmconv.models.utils.gmconv_layout.log_gmconv_layout`).
+      A checkpoint holding a predictor for it (mmgmconv 0.1.0 built one)
+      loads: the ``sigma_predictor.*`` keys are dropped with a warning in
+      the log naming the layer, and the layer computes what it did.
+    * **The input is checked.** An image with a NaN or inf in the input
+      is a ``ValueError`` saying so, naming the layer
+      (:attr:`layer_name`) and the images of the batch; a non-finite
+      sigma predicted from a finite input is the weights' fault
+      (:func:`~mmgmconv.ops.gaussian_mask.check_sigma_finite`: a diverged
+      step or a broken checkpoint). Both checks are made on ``(B, 2C)``
+      and ``(B,)`` tensors, through
+      :func:`~mmgmconv.ops.gaussian_mask.assert_all` (no host
+      synchronisation on an accelerator, where the message cannot name the
+      images).
+    """
+
+    #: Prediction patterns the class takes, and the raw values each needs.
+    pred_patterns: dict
+    #: The pattern used when ``pred_pattern`` is None.
+    default_pattern: str
+    #: The class's computations, selected by ``impl``.
+    conv_paths: dict
+    #: Names of the spatial axes of the input, for error messages.
+    spatial_names: tuple
+    #: The layer's name in its model, for error messages (the mmgmconv
+    #: backbones set it at build: ``'GMResNet.layer1.0.conv2'``); None: the
+    #: messages describe the layer by its shape.
+    layer_name: Optional[str] = None
+
+    def __init__(self,
+                 *args,
+                 sigma_init: float = 5.0,
+                 reduction: float = 4 / 3,
+                 pred_pattern: Optional[str] = None,
+                 sigma_range: float = 10.0,
+                 impl: str = 'auto',
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sigma_init = check_sigma_init(sigma_init)
+        pred_pattern = self.default_pattern if pred_pattern is None else \
+            pred_pattern
+        if pred_pattern not in self.pred_patterns:
+            raise ValueError(f'pred_pattern of {type(self).__name__} must be '
+                             f'one of {sorted(self.pred_patterns)}, got '
+                             f'{pred_pattern!r}')
+        if check_sigma_value(sigma_range, 'sigma_range') <= 1:
+            raise ValueError(f'sigma_range must be > 1, got {sigma_range!r}')
+        if impl != 'auto' and impl not in self.conv_paths:
+            raise ValueError(f"impl of {type(self).__name__} must be 'auto' "
+                             f'or one of {sorted(self.conv_paths)}, got '
+                             f'{impl!r}')
+        self.impl = impl
+        self.pred_pattern = pred_pattern
+        self.log_sigma_range = math.log(sigma_range)
+        if mask_is_all_ones(self.kernel_size):
+            hidden_units(self.in_channels, reduction)  # the argument check
+            self.register_module('sigma_predictor', None)
+        else:
+            self.sigma_predictor = SigmaPredictor(
+                self.in_channels, self.pred_patterns[pred_pattern],
+                reduction).to(self.weight.device)
+        self.last_sigmas = None
+
+    def reset_parameters(self) -> None:
+        """The plain conv's initialisation of weight and bias and the
+        predictor's (last FC at zero: ``sigma_init`` for every input), e.g.
+        after ``to_empty()``."""
+        super().reset_parameters()
+        # absent while the conv's __init__ calls this; None without a mask
+        if getattr(self, 'sigma_predictor', None) is not None:
+            self.sigma_predictor.reset_parameters()
+
+    def describe(self) -> str:
+        """The layer in error messages: its class and :attr:`layer_name`,
+        or its class and shape."""
+        if self.layer_name:
+            return f'{type(self).__name__} {self.layer_name}'
+        return (f'{type(self).__name__}({self.in_channels}, '
+                f'{self.out_channels}, kernel_size={self.kernel_size})')
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``(B, C_in, *spatial)`` -> ``(B, C_out, *spatial')``, or
+        unbatched ``(C_in, *spatial)`` -> ``(C_out, *spatial')``, as the
+        plain conv; a wrong shape is a ``ValueError`` naming the expected
+        and the given one."""
+        ndim = len(self.kernel_size)
+        if (input.dim() not in (ndim + 1, ndim + 2)
+                or input.shape[-ndim - 1] != self.in_channels):
+            axes = ', '.join(self.spatial_names)
+            raise ValueError(
+                f'{type(self).__name__} expects input of shape (B, '
+                f'{self.in_channels}, {axes}) or ({self.in_channels}, '
+                f'{axes}) (in_channels={self.in_channels}), got '
+                f'{tuple(input.shape)}')
+        if input.dim() == ndim + 1:
+            return super().forward(input[None])[0]
+        return super().forward(input)
+
+    def _conv_forward(self, input: Tensor, weight: Tensor,
+                      bias: Tensor) -> Tensor:
+        if self.sigma_predictor is None:  # nothing to mask
+            return super()._conv_forward(input, weight, bias)
+        if 0 in input.shape[2:]:
+            # an empty image has nothing to predict from and, padded, is all
+            # zeros, which every mask maps to the same output: the plain
+            # conv's (or its error); the image's sigmas are sigma_init
+            self.last_sigmas = input.new_full(
+                (input.shape[0], len(self.kernel_size)), self.sigma_init)
+            return super()._conv_forward(input, weight, bias)
+        return self.masked_conv(input, weight, bias,
+                                self.predict_raw(input))
+
+    def predict_raw(self, x: Tensor) -> Tensor:
+        """The predictor's raw outputs for each image of ``x`` (``(B,
+        C_in, *spatial)``, not empty), ``(B, N)`` in at least float32,
+        after checking that every image of ``x`` is finite."""
+        if self.sigma_predictor is None:
+            raise ValueError(
+                f'{self.describe()} has no sigma predictor: a kernel of '
+                f'{self.kernel_size} has nothing to mask')
+        z = self.sigma_predictor.pool(x)
+        assert_all(
+            z, lambda z: torch.isfinite(z).all(dim=1),
+            f'{self.describe()}: the input to this layer has NaN or inf '
+            f'values in some image of the batch (from the data or an '
+            f'earlier layer, not from this layer\'s weights)',
+            lambda finite: self._bad_images(x, finite))
+        raw = self.sigma_predictor.head(z)
+        return raw.to(torch.promote_types(raw.dtype, torch.float32))
+
+    @staticmethod
+    def _bad_images(x: Tensor, finite: Tensor) -> str:
+        """Which images of ``x`` are not finite, and how many values."""
+        bad = (~finite).nonzero().flatten().tolist()
+        counts = [int((~torch.isfinite(x[b])).sum()) for b in bad]
+        if not any(counts):
+            return (f'image(s) {bad} of the batch of {x.shape[0]} are '
+                    f'finite but so large that their mean overflows '
+                    f'{x.dtype}')
+        return (f'image(s) {bad} of the batch of {x.shape[0]} hold '
+                f'{counts} non-finite values')
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if self.sigma_predictor is None:
+            dead = [key for key in state_dict
+                    if key.startswith(prefix + 'sigma_predictor.')]
+            if dead:
+                for key in dead:
+                    del state_dict[key]
+                print_log(
+                    f'{prefix[:-1] or type(self).__name__}: dropped the '
+                    f'checkpoint\'s sigma predictor ({", ".join(dead)}): '
+                    f'this {type(self).__name__} has a kernel of '
+                    f'{self.kernel_size}, which has nothing to mask (its '
+                    f'mask is all ones), so it has no predictor and the '
+                    f'checkpoint\'s never changed an output (mmgmconv '
+                    f'0.1.0 built one). The layer computes what it did.',
+                    logger='current',
+                    level=logging.WARNING)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return (f'{super().extra_repr()}, sigma_init={self.sigma_init}, '
+                f'pred_pattern={self.pred_pattern!r}, impl={self.impl!r}')
+
+
 @MODELS.register_module('DGMConv')
-class DGMConv(nn.Conv2d):
+class DGMConv(DGMConvMixin, nn.Conv2d):
     """D-GMConv: each image is convolved with its own elliptical mask.
 
     ``out[b] = conv(x[b], weight * M(sigma1[b], sigma2[b]))`` (eq. 3-6),
@@ -158,7 +349,8 @@ class DGMConv(nn.Conv2d):
         reduction: Reduction ratio of the sigma predictor (paper: 4/3).
         pred_pattern: What the predictor outputs (Table IV): ``'sigma'``
             (one sigma, circular mask), ``'sigma1_sigma2'`` or
-            ``'sigma1_ratio'`` (default; ``sigma2 = sigma1 * r``).
+            ``'sigma1_ratio'`` (default, also for None; ``sigma2 = sigma1 *
+            r``).
         sigma_range: Bound ``R`` > 1 on the predictions. A raw output ``o``
             becomes ``sigma = sigma_init * R**tanh(o)`` (and a ratio
             ``r = R**tanh(o)``): positive, in ``(sigma_init / R,
@@ -191,7 +383,10 @@ class DGMConv(nn.Conv2d):
     * the predictor's last FC starts at zero (see :class:`SigmaPredictor`),
       so training starts from ``sigma = sigma_init`` for every image;
     * :func:`gaussian_mask` uses ``max(|sigma|, SIGMA_MIN)``; the bounded
-      mapping never gets there unless ``sigma_init / R < SIGMA_MIN``.
+      mapping never gets there unless ``sigma_init / R < SIGMA_MIN``;
+    * a kernel of at most 2x2 is a plain conv without predictor, and a
+      non-finite input is an error naming the input
+      (:class:`DGMConvMixin`).
 
     It accepts what ``nn.Conv2d`` accepts, with the same output shape: an
     unbatched ``(C_in, H, W)`` input, and an image with no pixels (its
@@ -203,58 +398,18 @@ class DGMConv(nn.Conv2d):
     ``(B, C_out, H', W')`` or ``(C_out, H', W')``.
     """
 
-    def __init__(self,
-                 *args,
-                 sigma_init: float = 5.0,
-                 reduction: float = 4 / 3,
-                 pred_pattern: str = 'sigma1_ratio',
-                 sigma_range: float = 10.0,
-                 impl: str = 'auto',
-                 **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sigma_init = check_sigma_init(sigma_init)
-        if pred_pattern not in PRED_PATTERNS:
-            raise ValueError(f'pred_pattern must be one of '
-                             f'{sorted(PRED_PATTERNS)}, got {pred_pattern!r}')
-        if check_sigma_value(sigma_range, 'sigma_range') <= 1:
-            raise ValueError(f'sigma_range must be > 1, got {sigma_range!r}')
-        if impl != 'auto' and impl not in CONV_PATHS:
-            raise ValueError(f"impl must be 'auto' or one of "
-                             f'{sorted(CONV_PATHS)}, got {impl!r}')
-        self.impl = impl
-        self.pred_pattern = pred_pattern
-        self.log_sigma_range = math.log(sigma_range)
-        self.sigma_predictor = SigmaPredictor(
-            self.in_channels, PRED_PATTERNS[pred_pattern],
-            reduction).to(self.weight.device)
-        self.last_sigmas = None
-
-    def reset_parameters(self) -> None:
-        """``nn.Conv2d``'s initialisation of weight and bias and the
-        predictor's (last FC at zero: ``sigma = sigma_init`` for every
-        image), e.g. after ``to_empty()``."""
-        super().reset_parameters()
-        # absent while nn.Conv2d.__init__ calls this
-        if getattr(self, 'sigma_predictor', None) is not None:
-            self.sigma_predictor.reset_parameters()
-
-    def forward(self, input: Tensor) -> Tensor:
-        """``(B, C_in, H, W)`` -> ``(B, C_out, H', W')``, or unbatched
-        ``(C_in, H, W)`` -> ``(C_out, H', W')`` as ``nn.Conv2d``."""
-        if input.dim() not in (3, 4) or input.shape[-3] != self.in_channels:
-            raise ValueError(
-                f'{type(self).__name__} expects input of shape (B, '
-                f'{self.in_channels}, H, W) or ({self.in_channels}, H, W) '
-                f'(in_channels={self.in_channels}), got '
-                f'{tuple(input.shape)}')
-        if input.dim() == 3:
-            return super().forward(input[None])[0]
-        return super().forward(input)
+    pred_patterns = PRED_PATTERNS
+    default_pattern = 'sigma1_ratio'
+    conv_paths = CONV_PATHS
+    spatial_names = ('H', 'W')
 
     def predict_sigmas(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """``(sigma1, sigma2)`` for each image of ``x``, each ``(B,)``."""
-        raw = self.sigma_predictor(x)
-        raw = raw.to(torch.promote_types(raw.dtype, torch.float32))
+        return self.sigmas_from_raw(self.predict_raw(x))
+
+    def sigmas_from_raw(self, raw: Tensor) -> Tuple[Tensor, Tensor]:
+        """``(sigma1, sigma2)``, each ``(B,)``, from the predictor's raw
+        outputs ``(B, N)``."""
         scale = torch.exp(self.log_sigma_range * torch.tanh(raw))
         sigma1 = self.sigma_init * scale[:, 0]
         if self.pred_pattern == 'sigma':
@@ -263,16 +418,12 @@ class DGMConv(nn.Conv2d):
             return sigma1, self.sigma_init * scale[:, 1]
         return sigma1, sigma1 * scale[:, 1]
 
-    def _conv_forward(self, input: Tensor, weight: Tensor,
-                      bias: Tensor) -> Tensor:
-        if input.shape[-1] == 0 or input.shape[-2] == 0:
-            # an empty image has nothing to predict from and, padded, is all
-            # zeros, which every mask maps to the same output: nn.Conv2d's
-            # (or its error); the image's sigmas are sigma_init
-            self.last_sigmas = input.new_full((input.shape[0], 2),
-                                              self.sigma_init)
-            return super()._conv_forward(input, weight, bias)
-        sigma1, sigma2 = self.predict_sigmas(input)
+    def masked_conv(self, input: Tensor, weight: Tensor, bias: Tensor,
+                    raw: Tensor) -> Tensor:
+        """Each image of ``input`` (``(B, C_in, H, W)``, ``B > 0``)
+        convolved with ``weight`` times its mask, from the raw predictions
+        ``raw`` (``(B, N)``)."""
+        sigma1, sigma2 = self.sigmas_from_raw(raw)
         self.last_sigmas = torch.stack([sigma1, sigma2], dim=1).detach()
         mask = gaussian_mask(self.kernel_size, sigma1, sigma2)  # (B, kh, kw)
         padding = self.padding
@@ -310,7 +461,3 @@ class DGMConv(nn.Conv2d):
                 PER_IMAGE_MAX_GROUP_CHANNELS):
             return 'per_image'
         return 'grouped'
-
-    def extra_repr(self) -> str:
-        return (f'{super().extra_repr()}, sigma_init={self.sigma_init}, '
-                f'pred_pattern={self.pred_pattern!r}, impl={self.impl!r}')

@@ -1,6 +1,5 @@
 """Dynamic GMConv for 1D and 3D convolutions: masks predicted per input."""
-import math
-from typing import List, Optional
+from typing import List
 
 import torch
 import torch.nn.functional as F
@@ -9,16 +8,12 @@ from torch import Tensor, nn
 
 from .dgm_conv import (
     PER_IMAGE_MAX_GROUP_CHANNELS,
+    DGMConvMixin,
     conv_grouped,
     conv_patches,
     conv_per_image,
 )
-from .gaussian_mask import (
-    check_sigma_init,
-    check_sigma_value,
-    gaussian_mask_nd,
-)
-from .sigma_predictor import SigmaPredictor
+from .gaussian_mask import gaussian_mask_nd
 
 #: Prediction patterns of :class:`DGMConv1d` and the raw values each needs.
 PRED_PATTERNS_1D = {'sigma': 1}
@@ -52,7 +47,7 @@ def explicit_padding(conv: nn.Module) -> List[int]:
     return pad
 
 
-class DGMConvNdMixin:
+class DGMConvNdMixin(DGMConvMixin):
     """What :class:`DGMConv1d` and :class:`DGMConv3d` add to their
     ``nn.Conv1d`` / ``nn.Conv3d``: each input of the batch is convolved
     with its own mask, ``out[b] = conv(x[b], weight * M(sigmas[b]))``, the
@@ -60,7 +55,11 @@ class DGMConvNdMixin:
     (eq. 7, global max and mean pooling over every spatial axis).
 
     The arguments are :class:`~mmgmconv.DGMConv`'s (``sigma_init``,
-    ``reduction``, ``sigma_range``, ``impl``) with the same meaning, except:
+    ``reduction``, ``sigma_range``, ``impl``) with the same meaning, and
+    the rules of every D-GMConv
+    (:class:`~mmgmconv.ops.dgm_conv.DGMConvMixin`: a kernel of at most 2
+    along every axis is a plain conv without predictor, a non-finite input
+    is an error naming the input), except:
 
     * ``pred_pattern``: one of the class's :attr:`pred_patterns`
       (``None``: :attr:`default_pattern`);
@@ -81,72 +80,15 @@ class DGMConvNdMixin:
     ``sigma_init`` on every axis.
     """
 
-    #: Prediction patterns the class takes, and the raw values each needs.
-    pred_patterns: dict
-    #: The pattern used when ``pred_pattern`` is None.
-    default_pattern: str
-    #: Names of the spatial axes of the input, for error messages.
-    spatial_names: tuple
-
-    def __init__(self,
-                 *args,
-                 sigma_init: float = 5.0,
-                 reduction: float = 4 / 3,
-                 pred_pattern: Optional[str] = None,
-                 sigma_range: float = 10.0,
-                 impl: str = 'auto',
-                 **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sigma_init = check_sigma_init(sigma_init)
-        pred_pattern = self.default_pattern if pred_pattern is None else \
-            pred_pattern
-        if pred_pattern not in self.pred_patterns:
-            raise ValueError(f'pred_pattern of {type(self).__name__} must be '
-                             f'one of {sorted(self.pred_patterns)}, got '
-                             f'{pred_pattern!r}')
-        if check_sigma_value(sigma_range, 'sigma_range') <= 1:
-            raise ValueError(f'sigma_range must be > 1, got {sigma_range!r}')
-        if impl != 'auto' and impl not in CONV_PATHS_ND:
-            raise ValueError(f"impl of {type(self).__name__} must be 'auto' "
-                             f'or one of {sorted(CONV_PATHS_ND)}, got '
-                             f'{impl!r}')
-        self.impl = impl
-        self.pred_pattern = pred_pattern
-        self.log_sigma_range = math.log(sigma_range)
-        self.sigma_predictor = SigmaPredictor(
-            self.in_channels, self.pred_patterns[pred_pattern],
-            reduction).to(self.weight.device)
-        self.last_sigmas = None
-
-    def reset_parameters(self) -> None:
-        """The plain conv's initialisation of weight and bias and the
-        predictor's (last FC at zero: ``sigma_init`` for every input)."""
-        super().reset_parameters()
-        # absent while the conv's __init__ calls this
-        if getattr(self, 'sigma_predictor', None) is not None:
-            self.sigma_predictor.reset_parameters()
-
-    def forward(self, input: Tensor) -> Tensor:
-        """``(B, C_in, *spatial)`` -> ``(B, C_out, *spatial')``, or
-        unbatched ``(C_in, *spatial)`` -> ``(C_out, *spatial')``."""
-        ndim = len(self.kernel_size)
-        if (input.dim() not in (ndim + 1, ndim + 2)
-                or input.shape[-ndim - 1] != self.in_channels):
-            axes = ', '.join(self.spatial_names)
-            raise ValueError(
-                f'{type(self).__name__} expects input of shape (B, '
-                f'{self.in_channels}, {axes}) or ({self.in_channels}, '
-                f'{axes}) (in_channels={self.in_channels}), got '
-                f'{tuple(input.shape)}')
-        if input.dim() == ndim + 1:
-            return super().forward(input[None])[0]
-        return super().forward(input)
+    conv_paths = CONV_PATHS_ND
 
     def predict_sigmas(self, x: Tensor) -> Tensor:
         """The sigmas of each input of ``x``, ``(B, N)``: one column per
         kernel axis, in the order of ``kernel_size``."""
-        raw = self.sigma_predictor(x)
-        raw = raw.to(torch.promote_types(raw.dtype, torch.float32))
+        return self.sigmas_from_raw(self.predict_raw(x))
+
+    def sigmas_from_raw(self, raw: Tensor) -> Tensor:
+        """The sigmas ``(B, N)`` from the predictor's raw outputs."""
         scale = torch.exp(self.log_sigma_range * torch.tanh(raw))
         ndim = len(self.kernel_size)
         if self.pred_pattern == 'sigma':
@@ -157,15 +99,12 @@ class DGMConvNdMixin:
         spatial = self.sigma_init * scale[:, :1]
         return torch.cat([spatial * scale[:, 1:], spatial, spatial], dim=1)
 
-    def _conv_forward(self, input: Tensor, weight: Tensor,
-                      bias: Tensor) -> Tensor:
-        if 0 in input.shape[2:]:
-            # nothing to predict from; padded, all zeros, which every mask
-            # maps to the same output (or the plain conv's error)
-            self.last_sigmas = input.new_full(
-                (input.shape[0], len(self.kernel_size)), self.sigma_init)
-            return super()._conv_forward(input, weight, bias)
-        sigmas = self.predict_sigmas(input)
+    def masked_conv(self, input: Tensor, weight: Tensor, bias: Tensor,
+                    raw: Tensor) -> Tensor:
+        """Each input of ``input`` (``(B, C_in, *spatial)``, ``B > 0``)
+        convolved with ``weight`` times its mask, from the raw predictions
+        ``raw``."""
+        sigmas = self.sigmas_from_raw(raw)
         self.last_sigmas = sigmas.detach()
         mask = gaussian_mask_nd(self.kernel_size, list(sigmas.unbind(1)))
         padding = self.padding
@@ -194,10 +133,6 @@ class DGMConvNdMixin:
                 PER_IMAGE_MAX_GROUP_CHANNELS):
             return 'per_image'
         return 'grouped'
-
-    def extra_repr(self) -> str:
-        return (f'{super().extra_repr()}, sigma_init={self.sigma_init}, '
-                f'pred_pattern={self.pred_pattern!r}, impl={self.impl!r}')
 
 
 @MODELS.register_module('DGMConv1d')

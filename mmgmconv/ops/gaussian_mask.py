@@ -1,7 +1,7 @@
 """Max-normalised Gaussian receptive-field masks (GMConv paper, eq. 3-6)."""
 import math
 from numbers import Real
-from typing import Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -63,29 +63,43 @@ def check_sigma_init(value: Real, name: str = 'sigma_init') -> float:
     return value
 
 
-def check_sigma_finite(sigma: Tensor, name: str) -> None:
-    """Raise if a sigma tensor holds NaN or inf (no mask exists for them).
+def assert_all(values: Tensor, test: Callable[[Tensor], Tensor],
+               message: str, detail: Callable[[Tensor], str]) -> None:
+    """Raise unless every value of the bool tensor ``ok = test(values)`` is
+    True.
 
     On the CPU the check is a plain ``if`` and raises a ``ValueError``
-    naming the values. On an accelerator it is ``torch._assert_async``: a
-    Python ``if`` on a CUDA tensor would wait for the device at every
-    GMConv layer of every step, where the asynchronous assert stops the
-    run at the next synchronisation without stalling the pipeline. Skipped
-    on the meta device and while tracing or exporting to ONNX, where there
-    are no values to check (our choice: the check costs nothing in the
-    eager CPU case and no synchronisation elsewhere).
+    ``f'{message}: {detail(ok)}'`` (``detail`` is called only then, so it
+    may look at values). On an accelerator it is ``torch._assert_async`` with
+    ``message``: a Python ``if`` on a CUDA tensor would wait for the device
+    at every GMConv layer of every step, where the asynchronous assert
+    stops the run at the next synchronisation without stalling the
+    pipeline. Skipped (``test`` not called, so a traced graph holds no
+    check) on the meta device and while tracing or exporting to ONNX,
+    where there are no values to check (our choice: the check costs
+    nothing in the eager CPU case and no synchronisation elsewhere). The
+    one way the GMConv layers check values in ``forward``.
     """
-    if (sigma.device.type == 'meta' or torch.jit.is_tracing()
+    if (values.device.type == 'meta' or torch.jit.is_tracing()
             or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()):
         return
-    finite = torch.isfinite(sigma.detach()).all()
-    message = (f'gaussian_mask: {name} must be finite, got a NaN or inf '
-               f'sigma (a diverged training step or a broken checkpoint)')
-    if sigma.device.type == 'cpu' and not _is_compiling():
-        if not finite:
-            raise ValueError(f'{message}: {sigma.detach().tolist()}')
+    ok = test(values.detach())
+    if values.device.type == 'cpu' and not _is_compiling():
+        if not ok.all():
+            raise ValueError(f'{message}: {detail(ok)}')
     else:
-        torch._assert_async(finite, message)
+        torch._assert_async(ok.all(), message)
+
+
+def check_sigma_finite(sigma: Tensor, name: str) -> None:
+    """Raise if a sigma tensor holds NaN or inf (no mask exists for them),
+    through :func:`assert_all` (a ``ValueError`` naming the values on the
+    CPU, an asynchronous assert elsewhere)."""
+    assert_all(
+        sigma, torch.isfinite,
+        f'gaussian_mask: {name} must be finite, got a NaN or inf sigma (a '
+        f'diverged training step or a broken checkpoint)',
+        lambda _: str(sigma.detach().tolist()))
 
 
 def _as_sigma_tensor(sigma: SigmaLike, name: str,

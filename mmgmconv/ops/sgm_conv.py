@@ -1,5 +1,5 @@
 """Static GMConv: a conv whose kernel is masked by one learnable sigma."""
-from typing import Tuple
+from typing import Sequence
 
 import torch
 from mmengine.registry import MODELS
@@ -16,13 +16,16 @@ from .load_hooks import register_load_pre_hook
 FOLDED_KEY = 'gmconv_folded'
 
 
-def mask_is_all_ones(kernel_size: Tuple[int, int]) -> bool:
+def mask_is_all_ones(kernel_size: Sequence[int]) -> bool:
     """Whether every GMConv mask of this kernel is all ones.
 
-    True for kernels of at most 2x2 (1x1, 1x2, 2x1, 2x2): all their taps are
-    equally far from the kernel centre ``(k - 1) / 2``, so the max-normalised
+    True for kernels of at most 2 taps along every axis (1x1, 1x2, 2x1,
+    2x2; in 1D and 3D the same): all their taps are equally far from the
+    kernel centre ``(k - 1) / 2`` along each axis, so the max-normalised
     mask (eq. 4) is 1 everywhere whatever sigma is, and a sigma there would
-    never get a gradient. The one rule :class:`SGMConv` (no ``sigma``) and
+    never get a gradient. The one rule :class:`SGMConv` (no ``sigma``),
+    every D-GMConv (no sigma predictor,
+    :class:`~mmgmconv.ops.dgm_conv.DGMConvMixin`) and
     :func:`~mmgmconv.convert_to_gmconv` (such convs are left alone) share.
     """
     return max(kernel_size) <= 2
@@ -103,6 +106,12 @@ class SGMConvMixin:
     the same sigma along both axes). For video, where the time axis may
     want another width, use :class:`~mmgmconv.ops.dgm_conv_nd.DGMConv3d`
     (a predicted temporal ratio).
+
+    A folded checkpoint (``meta['gmconv_folded']``, written by
+    ``tools/fuse_gmconv.py``, read through the project's checkpoint policy;
+    a ``<layer>.gmconv_folded`` entry) cannot be loaded into an S-GMConv
+    with a mask, in 1D, 2D or 3D: it raises a ``ValueError`` saying how to
+    load it, instead of masking ``W * M`` a second time.
     """
 
     #: The plain conv class the layer folds into.
@@ -147,6 +156,30 @@ class SGMConvMixin:
         (:func:`~mmgmconv.ops.sgm_conv.folded_plain_conv`)."""
         return folded_plain_conv(self, self.plain_conv)
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        name = type(self).__name__
+        if self.sigma is None:
+            # no mask: a folded weight is the weight, a sigma has no effect
+            state_dict.pop(prefix + FOLDED_KEY, None)
+            state_dict.pop(prefix + 'sigma', None)
+        elif prefix + FOLDED_KEY in state_dict:
+            raise ValueError(
+                f'{prefix[:-1] or name}: the checkpoint holds a folded '
+                f'S-GMConv (key {prefix}{FOLDED_KEY}, written by fuse_gmconv '
+                f'/ tools/fuse_gmconv.py: the weight is already W * M(sigma)'
+                f'), but this layer is an {name}, which would mask it a '
+                f'second time. Build it as a plain conv '
+                f'({self.plain_conv.__name__}) instead: '
+                f'model.backbone.deploy=True for the mmgmconv backbones '
+                f'(--cfg-options model.backbone.deploy=True), a conv_cfg '
+                f'without {name} for that layer, or fuse_gmconv(model) '
+                f'before loading; or load the checkpoint from before fusing.')
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
     def extra_repr(self) -> str:
         sigma = 'None' if self.sigma is None else f'{self.sigma.item():.4g}'
         return f'{super().extra_repr()}, sigma={sigma}'
@@ -174,12 +207,6 @@ class SGMConv(SGMConvMixin, nn.Conv2d):
     ``deploy=True`` builds that structure): the paper's "no extra
     inference-time computational overhead" (Sec. III).
 
-    A folded checkpoint (``meta['gmconv_folded']``, written by
-    ``tools/fuse_gmconv.py``, read through the project's checkpoint policy)
-    cannot be loaded into an S-GMConv with a mask: it raises a
-    ``ValueError`` saying how to load it, instead of masking ``W * M`` a
-    second time.
-
     After ``to_empty()``, :meth:`reset_parameters` restores ``sigma_init``.
 
     Shapes: input ``(B, C_in, H, W)`` or ``(C_in, H, W)``, output
@@ -193,25 +220,3 @@ class SGMConv(SGMConvMixin, nn.Conv2d):
         if self.sigma is None:
             return self.weight.new_ones(self.kernel_size)
         return gaussian_mask(self.kernel_size, self.sigma)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs):
-        if self.sigma is None:
-            # no mask: a folded weight is the weight, a sigma has no effect
-            state_dict.pop(prefix + FOLDED_KEY, None)
-            state_dict.pop(prefix + 'sigma', None)
-        elif prefix + FOLDED_KEY in state_dict:
-            raise ValueError(
-                f'{prefix[:-1] or "SGMConv"}: the checkpoint holds a folded '
-                f'S-GMConv (key {prefix}{FOLDED_KEY}, written by fuse_gmconv '
-                f'/ tools/fuse_gmconv.py: the weight is already W * M(sigma)'
-                f'), but this layer is an SGMConv, which would mask it a '
-                f'second time. Build it as a plain conv instead: '
-                f'model.backbone.deploy=True for the mmgmconv backbones '
-                f'(--cfg-options model.backbone.deploy=True), or a conv_cfg '
-                f'without SGMConv for that layer; or load the checkpoint '
-                f'from before fusing.')
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)

@@ -23,6 +23,24 @@ class ZeroInitLinear(nn.Linear):
             nn.init.zeros_(self.bias)
 
 
+def hidden_units(in_channels: int, reduction: float) -> int:
+    """``floor(2C / r)``, the hidden units of a :class:`SigmaPredictor` for
+    ``C = in_channels`` and ``r = reduction``; a ``ValueError`` naming
+    ``reduction`` if it is not a finite number > 0 or leaves no unit."""
+    if isinstance(reduction, bool) or not (
+            isinstance(reduction, (int, float)) and
+            math.isfinite(reduction) and reduction > 0):
+        raise ValueError(
+            f'reduction must be a finite number > 0, got {reduction!r}')
+    hidden = math.floor(2 * in_channels / reduction)
+    if hidden < 1:
+        raise ValueError(
+            f'reduction={reduction!r} leaves floor(2 * {in_channels} / '
+            f'reduction) = {hidden} hidden units; it must be <= '
+            f'{2 * in_channels}')
+    return hidden
+
+
 class SigmaPredictor(nn.Module):
     """``F(z) = W1 ReLU(W0 z) + B1`` with ``z = concat(maxpool(x),
     avgpool(x))`` (eq. 7, Fig. 5): the first FC has no bias, as in eq. 7.
@@ -51,17 +69,7 @@ class SigmaPredictor(nn.Module):
     def __init__(self, in_channels: int, num_outputs: int,
                  reduction: float = 4 / 3):
         super().__init__()
-        if isinstance(reduction, bool) or not (
-                isinstance(reduction, (int, float)) and
-                math.isfinite(reduction) and reduction > 0):
-            raise ValueError(
-                f'reduction must be a finite number > 0, got {reduction!r}')
-        hidden = math.floor(2 * in_channels / reduction)
-        if hidden < 1:
-            raise ValueError(
-                f'reduction={reduction!r} leaves floor(2 * {in_channels} / '
-                f'reduction) = {hidden} hidden units; it must be <= '
-                f'{2 * in_channels}')
+        hidden = hidden_units(in_channels, reduction)
         self.fc1 = nn.Linear(2 * in_channels, hidden, bias=False)  # W0
         self.relu = nn.ReLU(inplace=True)
         self.fc2 = ZeroInitLinear(hidden, num_outputs)  # W1, B1
@@ -82,7 +90,19 @@ class SigmaPredictor(nn.Module):
                 f'sigmas.')
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def forward(self, x: Tensor) -> Tensor:
+    @staticmethod
+    def pool(x: Tensor) -> Tensor:
+        """``z = concat(maxpool(x), avgpool(x))``, ``(B, 2C)``: global over
+        every spatial axis. ``z[b]`` is finite exactly when ``x[b]`` is
+        (a NaN or inf reaches the mean; a finite input's mean does not
+        overflow unless its values are near the dtype's largest), which is
+        how :class:`~mmgmconv.DGMConv` checks its input."""
         spatial = tuple(range(2, x.dim()))
-        z = torch.cat([x.amax(dim=spatial), x.mean(dim=spatial)], dim=1)
+        return torch.cat([x.amax(dim=spatial), x.mean(dim=spatial)], dim=1)
+
+    def head(self, z: Tensor) -> Tensor:
+        """``W1 ReLU(W0 z) + B1``: ``(B, 2C)`` -> ``(B, num_outputs)``."""
         return self.fc2(self.relu(self.fc1(z)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.pool(x))

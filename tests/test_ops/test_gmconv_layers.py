@@ -270,7 +270,7 @@ def test_bad_sigma_init(cls, kwargs, match):
     (dict(reduction=-1.5), 'reduction must be'),
     (dict(reduction=100), r'reduction=100 leaves floor\(2 \* 3 / reduction\)'),
     (dict(pred_pattern='sigma_ratio'),
-     r"pred_pattern must be one of \['sigma', 'sigma1_ratio', "
+     r"pred_pattern of DGMConv must be one of \['sigma', 'sigma1_ratio', "
      r"'sigma1_sigma2'\], got 'sigma_ratio'"),
     (dict(sigma_range=1.0), 'sigma_range must be > 1, got 1.0'),
 ])
@@ -332,9 +332,10 @@ def test_non_finite_sigma_in_forward_raises(bad):
     with pytest.raises(ValueError, match='sigma1 must be finite.*' +
                        str(bad)):
         conv(torch.randn(1, 3, 5, 5))
-    dconv = DGMConv(3, 4, 3)
+    dconv = DGMConv(3, 4, 3)  # a finite input, a broken predictor
+    dconv.sigma_predictor.fc2.bias.data.fill_(float('nan'))
     with pytest.raises(ValueError, match='sigma1 must be finite'):
-        dconv(torch.full((1, 3, 5, 5), bad))
+        dconv(torch.randn(1, 3, 5, 5))
 
 
 @pytest.mark.parametrize('kernel_size', [1, 2, (1, 2), (2, 1)])

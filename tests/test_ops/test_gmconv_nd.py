@@ -2,6 +2,7 @@
 SGMConv1d / SGMConv3d / DGMConv1d / DGMConv3d layers, the conv registry,
 and converting and folding Conv1d / Conv3d models. Runs on both torch
 stacks (Makefile COMPAT_TESTS): tiny tensors, no torch >= 2.6 feature."""
+import copy
 import itertools
 import math
 import re
@@ -14,8 +15,15 @@ from mmengine.logging import MMLogger
 from mmengine.registry import MODELS
 from torch import nn
 
-from mmgmconv import SGMConv, convert_to_gmconv, fuse_gmconv, gaussian_mask
+from mmgmconv import (
+    DGMConv,
+    SGMConv,
+    convert_to_gmconv,
+    fuse_gmconv,
+    gaussian_mask,
+)
 from mmgmconv.ops import (
+    FOLDED_KEY,
     PRED_PATTERNS_1D,
     PRED_PATTERNS_3D,
     SIGMA_MIN,
@@ -23,6 +31,7 @@ from mmgmconv.ops import (
     DGMConv3d,
     SGMConv1d,
     SGMConv3d,
+    SigmaPredictor,
     gaussian_mask_nd,
 )
 from mmgmconv.ops.dgm_conv_nd import CONV_PATHS_ND
@@ -410,8 +419,7 @@ def test_non_finite_sigma_in_forward_raises():
     conv.sigma.data.fill_(float('nan'))
     with pytest.raises(ValueError, match=r'sigmas\[0\] must be finite'):
         conv(torch.randn(1, 2, 3, 3, 3))
-    with pytest.raises(ValueError, match=r'sigmas\[0\] must be finite'):
-        DGMConv1d(2, 2, 3)(torch.full((1, 2, 5), float('nan')))
+    # D-GMConv: test_non_finite_sigma_from_finite_input_blames_the_weights
 
 
 def test_reduced_precision_and_tiny_sigma_stay_finite():
@@ -721,3 +729,150 @@ def test_output_follows_in_place_edits_of_weight_and_sigma():
                           'weight': torch.zeros_like(conv.weight)})
     torch.testing.assert_close(conv(x), conv.bias.view(1, -1, 1, 1, 1)
                                .expand_as(before))
+
+
+# --- issue 30: every D-GMConv (2D, 1D, 3D) on a kernel with nothing to
+# mask is a plain conv; a non-finite input is named as the input ---
+
+#: (class, a kernel with nothing to mask, one with a mask, input shape)
+D_GMCONVS = [
+    (DGMConv, (1, 1), (1, 3), (3, 6, 7)),
+    (DGMConv, (2, 2), 3, (3, 6, 7)),
+    (DGMConv1d, 1, 3, (3, 9)),
+    (DGMConv1d, 2, 3, (3, 9)),
+    (DGMConv3d, 1, (3, 1, 1), (3, 4, 5, 5)),
+    (DGMConv3d, (2, 1, 2), (1, 1, 3), (3, 4, 5, 5)),
+]
+
+
+@pytest.mark.parametrize('cls,flat,masked,shape', D_GMCONVS)
+def test_dgmconv_without_a_mask_is_a_plain_conv(cls, flat, masked, shape):
+    """A 1x1 D-GMConv built a predictor that never acted (the pure
+    D-GMConv ResNet-50: 55.8 M of dead parameters)."""
+    torch.manual_seed(0)
+    layer = cls(3, 4, flat, padding=1, sigma_init=2.0)
+    assert layer.sigma_predictor is None
+    assert not any('sigma_predictor' in k for k in layer.state_dict())
+    plain = {2: nn.Conv2d, 1: nn.Conv1d, 3: nn.Conv3d}[len(shape) - 1](
+        3, 4, flat, padding=1)
+    plain.load_state_dict(layer.state_dict())
+    x = torch.randn(2, *shape)
+    torch.testing.assert_close(layer(x), plain(x), rtol=0, atol=0)
+    assert layer.last_sigmas is None
+    # a kernel with a mask along one axis keeps its predictor
+    assert cls(3, 4, masked).sigma_predictor is not None
+    # the arguments are still checked
+    with pytest.raises(ValueError, match='reduction must be a finite'):
+        cls(3, 4, flat, reduction=0)
+    with pytest.raises(ValueError, match='pred_pattern of'):
+        cls(3, 4, flat, pred_pattern='nope')
+
+
+@pytest.mark.parametrize('cls,flat,masked,shape', D_GMCONVS[::2])
+def test_old_checkpoint_with_a_dead_predictor_loads_with_a_warning(
+        cls, flat, masked, shape):
+    """mmgmconv 0.1.0 saved a predictor for such layers: its keys are
+    dropped with a warning naming the layer (not silently: torch ignores
+    keys of a None submodule), even in a strict load."""
+    torch.manual_seed(0)
+    net = nn.Sequential(cls(3, 4, flat))
+    old = dict(net.state_dict())
+    predictor = SigmaPredictor(3, 2)
+    old.update({f'0.sigma_predictor.{k}': v
+                for k, v in predictor.state_dict().items()})
+    fresh = nn.Sequential(cls(3, 4, flat))
+    with LogLines() as lines:
+        fresh.load_state_dict(old, strict=True)
+    (line, ) = [t for t in lines if 'sigma predictor' in t]
+    assert line.startswith(
+        "0: dropped the checkpoint's sigma predictor (0.sigma_predictor."
+        "fc1.weight, 0.sigma_predictor.fc2.weight, 0.sigma_predictor.fc2."
+        f'bias): this {cls.__name__} has a kernel of '
+        f'{fresh[0].kernel_size}, which has nothing to mask'), line
+    assert torch.equal(fresh[0].weight, net[0].weight)
+    assert 'sigma_predictor.fc1.weight' in ''.join(old)  # the caller's dict
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), -float('inf')])
+@pytest.mark.parametrize('cls,flat,masked,shape', D_GMCONVS[::2])
+def test_non_finite_input_is_named_as_the_input(cls, flat, masked, shape,
+                                                bad):
+    """It was blamed on 'a diverged training step or a broken
+    checkpoint'."""
+    layer = cls(3, 4, masked)
+    x = torch.randn(4, *shape)
+    x[1].view(-1)[5] = bad
+    x[3].view(-1)[:2] = bad
+    kernel = layer.kernel_size
+    with pytest.raises(ValueError) as error:
+        layer(x)
+    assert str(error.value) == (
+        f'{cls.__name__}(3, 4, kernel_size={kernel}): the input to this '
+        f'layer has NaN or inf values in some image of the batch (from the '
+        f"data or an earlier layer, not from this layer's weights): "
+        f'image(s) [1, 3] of the batch of 4 hold [1, 2] non-finite values')
+    layer.layer_name = 'Net.block.conv'
+    with pytest.raises(ValueError, match=f'^{cls.__name__} Net.block.conv: '
+                       'the input to this layer has NaN or inf values'):
+        layer(x[1])  # unbatched: image 0 of a batch of 1
+    layer(x[[0, 2]])  # the finite images alone
+
+
+@pytest.mark.parametrize('cls,flat,masked,shape', D_GMCONVS[::2])
+def test_non_finite_sigma_from_finite_input_blames_the_weights(
+        cls, flat, masked, shape):
+    layer = cls(3, 4, masked)
+    layer.sigma_predictor.fc2.bias.data.fill_(float('nan'))
+    with pytest.raises(ValueError, match='must be finite, got a NaN or inf '
+                       'sigma .a diverged training step or a broken '
+                       'checkpoint'):
+        layer(torch.randn(2, *shape))
+
+
+@pytest.mark.parametrize('cls', [SGMConv1d, SGMConv3d])
+def test_folded_checkpoint_into_1d_3d_sgmconv_raises_how_to_load(cls):
+    """The guard was SGMConv's (2D) only: a folded SGMConv1d / 3d weight
+    W * M was masked a second time."""
+    torch.manual_seed(0)
+    net = nn.Sequential(cls(2, 3, 3, sigma_init=0.8))
+    folded = fuse_gmconv(copy.deepcopy(net)).state_dict()
+    folded[f'0.{FOLDED_KEY}'] = torch.tensor(True)  # as the policy adds it
+    plain = cls.plain_conv.__name__
+    for strict in (True, False):
+        with pytest.raises(ValueError, match=re.escape(
+                f'0: the checkpoint holds a folded S-GMConv (key '
+                f'0.{FOLDED_KEY}, ') + '.*' + re.escape(
+                    f'but this layer is an {cls.__name__}, which would mask '
+                    f'it a second time. Build it as a plain conv ({plain}) '
+                    f'instead')):
+            net.load_state_dict(folded, strict=strict)
+    # no mask (kernel <= 2): the folded weight is the weight
+    flat = nn.Sequential(cls(2, 3, 2))
+    weights = {'0.weight': torch.randn_like(flat[0].weight),
+               '0.bias': flat[0].bias, f'0.{FOLDED_KEY}': torch.tensor(True)}
+    flat.load_state_dict(weights)
+    assert torch.equal(flat[0].weight, weights['0.weight'])
+
+
+def test_non_finite_input_check_is_asynchronous_where_it_must_be(
+        monkeypatch):
+    """Where a host ``if`` would wait for the device (an accelerator,
+    torch.compile), the check is ``torch._assert_async``, whose message
+    names the layer and the input but not the images (that would need the
+    values on the host). Simulated on the CPU, where the assert raises at
+    once."""
+    import importlib
+
+    # the module (mmgmconv.ops.gaussian_mask is also its function's name)
+    masks = importlib.import_module('mmgmconv.ops.gaussian_mask')
+    monkeypatch.setattr(masks, '_is_compiling', lambda: True)
+    layer = DGMConv1d(2, 2, 3)
+    layer.layer_name = 'Net.conv'
+    x = torch.randn(3, 2, 7)
+    x[1, 0, 0] = float('nan')
+    with pytest.raises(RuntimeError, match=re.escape(
+            'DGMConv1d Net.conv: the input to this layer has NaN or inf '
+            'values in some image of the batch (from the data or an earlier '
+            "layer, not from this layer's weights)")) as error:
+        layer(x)
+    assert 'image(s)' not in str(error.value)

@@ -1,6 +1,7 @@
 import copy
 import logging
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -345,7 +346,10 @@ def test_build_logs_gmconv_parts_and_warns_about_frozen_ones(mm_log):
              gmconv_stages=ALL, frozen_stages=-1)
     assert gm_lines(mm_log) == [
         'GMResNet: GMConv in stem (D), layer1 (S), layer2 (S), layer3 (S), '
-        'layer4 (S); frozen: none']
+        'layer4 (S); frozen: none',
+        'GMResNet: 3 S-GMConv (1x1) without sigma: a kernel of at most 2x2 '
+        'has nothing to mask (its mask is all ones), so these layers are '
+        'plain convolutions']
 
 
 def test_build_warns_without_any_gmconv(mm_log):
@@ -467,3 +471,85 @@ def test_cifar_resnet_defaults_follow_the_depth(depth, stages, out):
         assert [(n, p.shape) for n, p in explicit.named_parameters()] == [
             (n, p.shape) for n, p in model.named_parameters()
             if 'sigma' not in n]
+
+
+# --- issue 30: a D-GMConv with nothing to mask is a plain conv, said at
+# build; a non-finite input is named as the input of the layer ---
+
+PURE_DGMCONV_CFG = dict(stem=dict(type='DGMConv'), body=dict(type='DGMConv'))
+
+
+def test_pure_dgmconv_build_logs_its_plain_1x1_layers(mm_log):
+    net = GMResNet(50, base_channels=8, gmconv_cfg=PURE_DGMCONV_CFG,
+                   gmconv_stages=ALL)
+    assert gm_lines(mm_log) == [
+        'GMResNet: GMConv in stem (D), layer1 (D), layer2 (D), layer3 (D), '
+        'layer4 (D); frozen: none',
+        'GMResNet: 36 D-GMConv (1x1) without sigma predictor: a kernel of '
+        'at most 2x2 has nothing to mask (its mask is all ones), so these '
+        'layers are plain convolutions']
+    dgm = [m for m in net.modules() if isinstance(m, DGMConv)]
+    assert len(dgm) == 53
+    assert all((m.sigma_predictor is None) == (m.kernel_size == (1, 1))
+               for m in dgm)
+
+
+def test_old_pure_dgmconv_checkpoint_loads_with_a_warning_per_layer(
+        tmp_path, mm_log):
+    """mmgmconv 0.1.0 saved a predictor for every 1x1 D-GMConv."""
+    from mmgmconv.ops import SigmaPredictor
+    torch.manual_seed(0)
+    net = GMResNet(50, base_channels=8, gmconv_cfg=PURE_DGMCONV_CFG,
+                   gmconv_stages=ALL)
+    state = dict(net.state_dict())
+    for name, m in net.named_modules():
+        if isinstance(m, DGMConv) and m.sigma_predictor is None:
+            old = SigmaPredictor(m.in_channels, 2).state_dict()
+            state.update({f'{name}.sigma_predictor.{k}': v
+                          for k, v in old.items()})
+    torch.save(dict(state_dict=state, meta={}), tmp_path / 'old.pth')
+    fresh = GMResNet(50, base_channels=8, gmconv_cfg=PURE_DGMCONV_CFG,
+                     gmconv_stages=ALL)
+    mm_log.clear()
+    load_checkpoint(fresh, str(tmp_path / 'old.pth'), strict=True)
+    dropped = [line for line in mm_log
+               if "dropped the checkpoint's sigma predictor" in line]
+    assert len(dropped) == 36 and dropped[0].startswith(
+        "layer1.0.conv1: dropped the checkpoint's sigma predictor "
+        '(layer1.0.conv1.sigma_predictor.fc1.weight, ')
+    for key, value in net.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], value), key
+
+
+def test_non_finite_input_error_names_the_layer_and_the_image():
+    net = GMResNet(18, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+                   gmconv_stages=ALL)
+    x = torch.randn(3, 3, 32, 32)
+    x[2, 0, 5, 5] = float('nan')
+    with pytest.raises(ValueError, match=re.escape(
+            'DGMConv GMResNet.conv1: the input to this layer has NaN or inf '
+            'values in some image of the batch (from the data or an earlier '
+            "layer, not from this layer's weights): image(s) [2] of the "
+            'batch of 3 hold [1] non-finite values')):
+        net(x)
+
+
+def test_pure_dgmconv_config_parameter_count_is_the_metafiles():
+    """The metafile's Parameters of the pure D-GMConv ResNet-50 is measured:
+    the sum of the parameters' numel of the model built from the config."""
+    import yaml
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    import mmgmconv.toolboxes.mmpretrain  # noqa: F401
+    root = Path(__file__).parents[3]
+    name = 'resnet50-dgmconv_8xb32_in1k'
+    meta = yaml.safe_load(
+        (root / 'configs/classification/imagenet/metafile.yml').read_text())
+    (model, ) = [m for m in meta['Models'] if m['Name'] == name]
+    cfg = Config.fromfile(root / model['Config'])
+    init_default_scope('mmpretrain')
+    built = MODELS.build(cfg.model)
+    assert sum(p.numel() for p in built.parameters()) == \
+        model['Metadata']['Parameters']
