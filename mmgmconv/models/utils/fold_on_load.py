@@ -13,12 +13,14 @@ backbone each partial row of Table V ("Stem L1" .. "Stem L1-L3",
 the one all-GMConv ImageNet ResNet-50, so their plain and DCN stages load
 its folded weights.
 """
+import logging
 from typing import List
 
 from mmengine.logging import print_log
 from torch import nn
 
 from ...ops import FOLDED_KEY, DGMConv, SGMConv, gaussian_mask
+from ...ops.sgm_conv import mask_is_all_ones
 
 
 def _is_plain_conv(module: nn.Module) -> bool:
@@ -57,15 +59,25 @@ def fold_gmconv_checkpoint(module: nn.Module, state_dict: dict, prefix: str,
     mmengine's non-strict loads (``init_cfg`` ``Pretrained``) log it as a
     warning with the predictor's keys as unexpected, because a non-strict
     load asks to take what fits (e.g. a deliberately plain stem). The
-    choice is ours; the paper does not load across layer types.
+    choice is ours; the paper does not load across layer types. A plain
+    conv of at most 2x2 takes such an entry: its mask is all ones whatever
+    the input (:func:`~mmgmconv.ops.sgm_conv.mask_is_all_ones`; checkpoints
+    saved before D-GMConv built such layers without a predictor), so the
+    predictor's keys are dropped, with a warning naming the layers.
     """
     folded: List[str] = []
+    dropped: List[str] = []
     for name, conv in module.named_modules():
         if not _is_plain_conv(conv):
             continue
         key = f'{prefix}{name}.'
         predictor = f'{key}sigma_predictor.'
-        if any(k.startswith(predictor) for k in state_dict):
+        predictor_keys = [k for k in state_dict if k.startswith(predictor)]
+        if predictor_keys and mask_is_all_ones(conv.weight.shape[2:]):
+            for k in predictor_keys:
+                del state_dict[k]
+            dropped.append(name)
+        elif predictor_keys:
             error_msgs.append(
                 f'{prefix}{name}: the checkpoint holds a D-GMConv layer (keys '
                 f'{predictor}*) but the model builds '
@@ -86,6 +98,12 @@ def fold_gmconv_checkpoint(module: nn.Module, state_dict: dict, prefix: str,
         state_dict[f'{key}weight'] = weight * mask.to(weight)
         del state_dict[f'{key}sigma']
         folded.append(name)
+    if dropped:
+        print_log(
+            f'{type(module).__name__}: dropped the D-GMConv sigma '
+            f'predictors of the checkpoint at {len(dropped)} plain convs '
+            f'of at most 2x2, whose mask is all ones: {", ".join(dropped)}',
+            logger='current', level=logging.WARNING)
     if folded:
         print_log(
             f'{type(module).__name__}: folded the S-GMConv masks of the '

@@ -292,6 +292,27 @@ def test_d_gmconv_checkpoint_into_plain_stem_is_reported(mm_log):
     assert re.search(message, '\n'.join(mm_log))
 
 
+def test_old_1x1_d_gmconv_predictor_into_plain_conv_is_dropped(mm_log):
+    """A checkpoint from before 1x1 D-GMConv layers were built without a
+    predictor: at a plain 1x1 conv the predictor's keys are dropped (the
+    mask was all ones), at a 3x3 one they still cannot be folded."""
+    plain = GMResNet(50, base_channels=8, gmconv_cfg=PAPER_GMCONV_CFG,
+                     gmconv_stages=(False, ) * 5)
+    state = plain.state_dict()
+    predictor = {'sigma_predictor.fc.weight': torch.ones(2, 4)}
+    old = dict(state, **{f'layer1.0.conv1.{k}': v
+                         for k, v in predictor.items()})
+    plain.load_state_dict(old, strict=True)
+    assert any('dropped the D-GMConv sigma predictors of the checkpoint at '
+               '1 plain convs of at most 2x2, whose mask is all ones: '
+               'layer1.0.conv1' in line for line in mm_log)
+    bad = dict(state, **{f'layer1.0.conv2.{k}': v
+                         for k, v in predictor.items()})
+    with pytest.raises(RuntimeError, match='layer1.0.conv2: the checkpoint '
+                       'holds a D-GMConv layer'):
+        plain.load_state_dict(bad, strict=True)
+
+
 # --- deploy=True (issue 9): S-GMConv built as plain convs, D-GMConv kept ---
 
 def test_deploy_loads_fused_and_unfused_checkpoints_strictly():
