@@ -15,7 +15,8 @@ classes and their share of its pixels are printed, the coloured mask is
 drawn into ``DIR/vis/`` and the label mask saved in ``DIR/pred/``. The
 weights are loaded strictly: a
 checkpoint that does not match the config is an error listing the
-mismatched keys.
+mismatched keys. Class names come from the checkpoint or else the config's
+test dataset (``mmgmconv.apis.load_weights``), never a toolbox's default.
 
 Output names: an image's outputs are named after its file name (``vis/``
 keeps the detection input's name, ``preds/NAME.json``; a classification
@@ -27,8 +28,9 @@ suffix kept as ``_EXT`` where that is needed to tell them apart:
 ``vis/b__img.png``. Every output file is complete under its name (written
 aside, then renamed).
 
-The demo never writes into the folder of an input image: an ``--out-dir``
-that is, or whose ``vis/`` or ``preds/`` is, such a folder is refused. An
+The demo never writes into the folder of an input image (for a link, the
+link's folder and that of the file it resolves to): an ``--out-dir`` that
+is, or whose ``vis/`` or ``preds/`` is, such a folder is refused. An
 image of more than ``--max-pixels`` pixels (default 4096 x 4096) is
 refused before it is decoded: its size is read from the file header, while
 decoding and drawing keep several full-size copies in memory (an 8000 x
@@ -46,10 +48,10 @@ from pathlib import Path
 
 import numpy as np
 from mmengine.config import Config
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
+from mmengine.runner import CheckpointLoader
 from PIL import Image
 
-from mmgmconv.apis import checkpoint_mismatch
+from mmgmconv.apis import load_weights
 from mmgmconv.atomic_write import sync_and_replace
 from mmgmconv.checkpoint_safety import install_checkpoint_policy
 
@@ -133,15 +135,25 @@ def check_image_sizes(files, max_pixels):
 
 def check_out_dir(files, out_dir):
     """Refuse an ``out_dir`` that is, or whose ``vis/`` or ``preds/`` is,
-    the folder of an input image."""
-    input_dirs = {osp.realpath(osp.dirname(osp.abspath(f))) for f in files}
+    the folder of an input image: the folder it is listed in and, each
+    input resolved (``os.path.realpath``: links followed), the folder of
+    the file itself. Outputs are renamed into place, which replaces a link
+    at the output's name rather than the file it points to: an output
+    folder that holds no input's file cannot overwrite one."""
+    input_dirs = {}  # resolved folder: (input, the file it resolves to)
+    for f in files:
+        for folder in (osp.realpath(osp.dirname(osp.abspath(f))),
+                       osp.dirname(osp.realpath(f))):
+            input_dirs.setdefault(folder, (f, osp.realpath(f)))
     for folder in (out_dir, osp.join(out_dir, 'vis'),
                    osp.join(out_dir, 'preds')):
         if osp.realpath(folder) in input_dirs:
+            path, real = input_dirs[osp.realpath(folder)]
             raise ValueError(
-                f'--out-dir {out_dir}: {folder} holds input images, and the '
-                'demo never writes into an input folder (the drawings would '
-                'replace same-named inputs). Choose another --out-dir')
+                f'--out-dir {out_dir}: {folder} holds input images ({path}, '
+                f'resolved: {real}), and the demo never writes into an input '
+                'folder (the drawings would replace same-named inputs). '
+                'Choose another --out-dir')
 
 
 def output_names(files):
@@ -177,25 +189,37 @@ def move_output(produced, out_dir, sub, name):
 
 def strict_inferencer(inferencer_cls, args):
     """A subclass of the toolbox's ``inferencer_cls`` whose weights must
-    match the model exactly.
+    match the model exactly and whose class names come from the checkpoint
+    or else the config (:func:`mmgmconv.apis.load_weights`).
 
-    mmdet's and mmseg's inferencers load them with ``strict=False``, so a
-    wrong checkpoint would silently give a partly random model. We load
-    strictly first; the toolbox's loader then reads the class names and
-    palette.
+    mmdet's and mmseg's inferencers load the weights with ``strict=False``
+    (a wrong checkpoint would silently give a partly random model) and
+    label a checkpoint without class names with COCO's / Cityscapes'. We
+    load strictly first; the toolbox's loader then reads the class names
+    we resolved, and its palette.
     """
 
     class StrictInferencer(inferencer_cls):
 
         def _load_weights_to_model(self, model, checkpoint, cfg):
-            try:
-                _load_checkpoint_to_model(model, checkpoint, strict=True)
-            except RuntimeError as err:
-                raise checkpoint_mismatch(args.weights, args.config,
-                                          err) from None
-            super()._load_weights_to_model(model, checkpoint, cfg)
+            dataset_meta = load_weights(model, checkpoint, args.weights,
+                                        args.config)
+            require_classes(dataset_meta, args)
+            meta = dict(checkpoint.get('meta') or {},
+                        dataset_meta=dataset_meta)
+            super()._load_weights_to_model(model, dict(checkpoint, meta=meta),
+                                           cfg)
 
     return StrictInferencer
+
+
+def require_classes(dataset_meta, args):
+    """Refuse to print labels that no class name stands for."""
+    if not dataset_meta.get('classes'):
+        raise ValueError(
+            f'neither checkpoint {args.weights} (meta.dataset_meta.classes) '
+            f'nor the test dataset of {args.config} names the classes: add '
+            'metainfo=dict(classes=(...)) to its test_dataloader.dataset')
 
 
 def detect(args, files, names, scratch):
@@ -229,7 +253,6 @@ def detect(args, files, names, scratch):
 
 
 def classify(args, files, names, scratch):
-    from mmengine.runner import load_checkpoint
     from mmpretrain.apis import ImageClassificationInferencer, get_model
     from mmpretrain.utils import progress
 
@@ -240,16 +263,17 @@ def classify(args, files, names, scratch):
     if args.score_thr is not None:
         raise ValueError('--score-thr applies to detection configs only; '
                          f'{args.config} is a classification config')
-    model = get_model(args.config, pretrained=False)  # sets dataset_meta
-    try:
-        ckpt = load_checkpoint(model, args.weights, map_location='cpu',
-                               strict=True)
-    except RuntimeError as err:
-        raise checkpoint_mismatch(args.weights, args.config, err) from None
-    model._dataset_meta = ckpt.get('meta', {}).get('dataset_meta',
-                                                   model._dataset_meta)
-    inferencer = ImageClassificationInferencer(model, pretrained=False,
-                                               device=args.device)
+    # mmpretrain's inferencer takes the config from the model get_model
+    # builds
+    model = get_model(args.config, pretrained=False)
+    dataset_meta = load_weights(
+        model, CheckpointLoader.load_checkpoint(args.weights,
+                                                map_location='cpu'),
+        args.weights, args.config)
+    require_classes(dataset_meta, args)
+    inferencer = ImageClassificationInferencer(
+        model, pretrained=False, device=args.device,
+        classes=dataset_meta['classes'])
     results = []
     for path, name in zip(files, names):
         # mmpretrain names the drawing after the input: see detect()

@@ -14,7 +14,10 @@ box on the whole test set) is an error: exit status 1, no metrics.json;
 only an evaluator with ``format_only=True`` (COCO test-dev) is expected to
 return none. metrics.json and the ``--out`` pickle are written atomically
 (mmgmconv/atomic_write.py): a crash leaves no partial file under their
-names.
+names. A ``--show-dir`` that is, holds or lies inside a folder of the test
+data is refused before the model is built; class names (the checkpoint's,
+else the config's) of another count than the model's heads predict are an
+error before the weights are loaded.
 """
 import argparse
 import os.path as osp
@@ -24,8 +27,10 @@ from copy import deepcopy
 from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 
-from mmgmconv.apis import checkpoint_mismatch
+from mmgmconv.apis import checkpoint_mismatch, resolve_dataset_meta
 from mmgmconv.atomic_write import (
     dump_json_atomically,
     partial_path,
@@ -41,6 +46,7 @@ from mmgmconv.utils import (
     metrics_table,
     parse_tool_args,
 )
+from mmgmconv.utils.data_paths import dataset_folders
 
 #: What ``--tta`` uses when a config defines no ``tta_model``: mmdet's
 #: (boxes of the flipped and unflipped image merged by NMS) and
@@ -106,6 +112,53 @@ def check_args(args, scope):
             f'{scope!r} (mmdet\'s test draws every image)')
 
 
+def show_dir_path(work_dir, timestamp, show_dir, scope):
+    """Where the drawings go: mmdet's hook saves under WORK_DIR/TIMESTAMP,
+    mmpretrain's where ``--show-dir`` says."""
+    if scope == 'mmdet':
+        return osp.join(work_dir, timestamp, show_dir)
+    return show_dir
+
+
+def check_show_dir(cfg, args, scope):
+    """Refuse a ``--show-dir`` that is, holds or lies inside a folder the
+    test dataset reads its samples from: the drawings, named after the
+    images, would replace them (mmdet) or be mixed into the data.
+
+    The run's timestamp is not known before the Runner is built; any
+    timestamp gives the same answer unless ``--show-dir`` climbs out of
+    it with ``..``, which the placeholder folder resolves the same way.
+    """
+    drawn = osp.realpath(
+        show_dir_path(cfg.work_dir, 'TIMESTAMP', args.show_dir, scope))
+    for key, folder in dataset_folders(cfg, 'test'):
+        data = osp.realpath(folder)
+        common = osp.commonpath([drawn, data])
+        if common in (drawn, data):
+            relation = ('is' if drawn == data else
+                        'holds' if common == drawn else 'lies inside')
+            raise ValueError(
+                f'--show-dir {args.show_dir} ({drawn}) {relation} the '
+                f'folder of the test data, {key} = {folder} ({data}): the '
+                'drawings, named after the images, would replace them or '
+                'be mixed into the data. Choose a --show-dir outside it')
+
+
+class CheckClassCount(Hook):
+    """Before a checkpoint is loaded into the model: the classes its meta
+    (or else the config's test dataset) names must be as many as the
+    model's heads predict (:func:`mmgmconv.apis.resolve_dataset_meta`)."""
+
+    def __init__(self, checkpoint, config):
+        self.checkpoint = checkpoint
+        self.config = config
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        model = (runner.model.module if is_model_wrapper(runner.model) else
+                 runner.model)
+        resolve_dataset_meta(checkpoint, self.checkpoint, model, self.config)
+
+
 def enable_visualization(cfg, args, scope):
     """``--show`` / ``--show-dir`` through the config's visualisation hook."""
     if scope == 'mmdet':
@@ -160,11 +213,14 @@ def main():
     cfg = apply_common_args(Config.fromfile(args.config), args)
     scope = cfg.get('default_scope')
     check_args(args, scope)
+    if args.show_dir:
+        check_show_dir(cfg, args, scope)
     if args.show or args.show_dir:
         cfg = enable_visualization(cfg, args, scope)
     if args.tta:
         cfg = enable_tta(cfg, scope)
     runner = build_test_runner(cfg)
+    runner.register_hook(CheckClassCount(args.checkpoint, cfg))
     try:
         runner.load_checkpoint(args.checkpoint, strict=True)
     except RuntimeError as err:
@@ -196,11 +252,8 @@ def main():
             print(f'{args.config}: the evaluator only formats results '
                   '(format_only=True): no metrics, no metrics.json')
         if args.show_dir:
-            # mmdet's hook saves under WORK_DIR/TIMESTAMP, mmpretrain's not
-            show_dir = (osp.join(runner.work_dir, runner.timestamp,
-                                 args.show_dir)
-                        if scope == 'mmdet' else args.show_dir)
-            print(f'drawn predictions: {show_dir}')
+            print('drawn predictions: ' + show_dir_path(
+                runner.work_dir, runner.timestamp, args.show_dir, scope))
 
 
 if __name__ == '__main__':

@@ -76,6 +76,21 @@ def missing_dataset_paths(cfg: Config, splits=('train', 'val', 'test')):
     return missing
 
 
+def dataset_folders(cfg: Config, split: str):
+    """``[(config key, folder)]`` that ``cfg``'s ``split`` dataloader reads
+    its samples from: each dataset's ``data_prefix`` folders (joined to its
+    ``data_root``), its ``split`` folder, or else its ``data_root``."""
+    loader = cfg.get(f'{split}_dataloader')
+    folders = []
+    for ds in _datasets(loader.get('dataset') if loader else None):
+        paths = [(k, p) for k, p in _dataset_paths(ds)
+                 if k in ('data_prefix', 'split')]
+        if not paths and ds.get('data_root'):
+            paths = [('data_root', ds['data_root'])]
+        folders += [(f'{split}_dataloader.dataset.{k}', p) for k, p in paths]
+    return folders
+
+
 def check_dataset_paths(cfg: Config, splits=('train', 'val', 'test')):
     """Raise ``FileNotFoundError`` naming the first missing data path."""
     for key, path, hint in missing_dataset_paths(cfg, splits)[:1]:

@@ -1,4 +1,6 @@
 """tools/image_demo.py: print and draw a detector's / classifier's output."""
+import argparse
+import copy
 import importlib.util
 import json
 import os
@@ -129,8 +131,8 @@ def test_out_dir_over_the_inputs_is_refused(images, det_checkpoint, tmp_path,
     shutil.copytree(images, inputs)
     before = {p.name: p.read_bytes() for p in inputs.iterdir()}
     out = tmp_path if out_dir == 'parent' else inputs
-    with pytest.raises(ValueError, match='holds input images, and the demo '
-                       'never writes into an input folder'):
+    with pytest.raises(ValueError, match=r'holds input images \(.*\), and the '
+                       'demo never writes into an input folder'):
         run_main(monkeypatch, inputs, DEMO, '--weights', det_checkpoint,
                  '--out-dir', out)
     assert {p.name: p.read_bytes() for p in inputs.iterdir()} == before
@@ -191,3 +193,42 @@ def test_max_pixels_option(images, det_checkpoint, tmp_path, monkeypatch):
         run_main(monkeypatch, img, DEMO, '--weights', det_checkpoint,
                  '--out-dir', tmp_path, '--max-pixels', 16000)
     assert not list(tmp_path.iterdir())
+
+
+def test_input_linked_into_the_outputs_is_refused(images, det_checkpoint,
+                                                  tmp_path, monkeypatch):
+    """The guard compared the link's folder, not its file's: the drawing
+    replaced the file the link points to."""
+    real = tmp_path / 'out/vis/img.png'
+    real.parent.mkdir(parents=True)
+    shutil.copy(sorted(images.iterdir())[0], real)
+    link = tmp_path / 'links/img.png'
+    link.parent.mkdir()
+    link.symlink_to(real)
+    before = real.read_bytes()
+    with pytest.raises(ValueError, match=rf'--out-dir {tmp_path}/out: '
+                       rf'{tmp_path}/out/vis holds input images \({link}, '
+                       rf'resolved: {real}\)'):
+        run_main(monkeypatch, link, DEMO, '--weights', det_checkpoint,
+                 '--out-dir', tmp_path / 'out')
+    assert real.read_bytes() == before and link.is_symlink()
+
+
+@pytest.mark.parametrize('meta', [None, SHAPES_META])
+def test_detection_classes_come_from_the_checkpoint_or_the_config(
+        det_checkpoint, tmp_path, meta):
+    """Without class names in the checkpoint, mmdet's inferencer labels the
+    boxes with COCO's classes."""
+    from mmdet.apis import DetInferencer
+    ckpt = torch.load(det_checkpoint)
+    if meta:
+        meta = copy.deepcopy(meta)
+        meta['dataset_meta']['classes'] = ('a', 'b', 'c')
+    ckpt['meta'] = meta or {}
+    torch.save(ckpt, tmp_path / 'c.pth')
+    args = argparse.Namespace(config=str(DEMO), weights=str(tmp_path /
+                                                             'c.pth'))
+    inferencer = load_tool().strict_inferencer(DetInferencer, args)(
+        args.config, args.weights, device='cpu', show_progress=False)
+    assert tuple(inferencer.model.dataset_meta['classes']) == (
+        ('a', 'b', 'c') if meta else ('square', 'disc', 'triangle'))

@@ -1,5 +1,7 @@
 """tools/test.py, tools/image_demo.py and tools/deploy/export_onnx.py take
 a segmentation (mmseg) config."""
+import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -89,3 +91,24 @@ def test_export_tool_verifies_the_segmentor(demo_checkpoint):
     out = run_tool('tools/deploy/export_onnx.py', DEMO, ckpt,
                    tmp / 'seg.onnx', '--shape', '64', '96', '--verify')
     assert 'onnxruntime vs PyTorch at batch 3, 96x128' in out
+
+
+def test_image_demo_takes_the_classes_of_the_config(demo_checkpoint):
+    """A checkpoint without class names: mmseg's inferencer labels the
+    masks with Cityscapes' 19 classes."""
+    from mmseg.apis import MMSegInferencer
+    tmp, _, ckpt = demo_checkpoint
+    state = torch.load(ckpt)['state_dict']
+    torch.save(dict(state_dict=state), tmp / 'no_meta.pth')
+    spec = importlib.util.spec_from_file_location(
+        'image_demo', ROOT / 'tools/image_demo.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    args = argparse.Namespace(config=str(ROOT / DEMO),
+                              weights=str(tmp / 'no_meta.pth'))
+    inferencer = tool.strict_inferencer(MMSegInferencer, args)(
+        args.config, args.weights, device='cpu')
+    assert tuple(inferencer.model.dataset_meta['classes']) == \
+        SHAPES_SEG_CLASSES
+    assert [list(c) for c in inferencer.model.dataset_meta['palette']] == \
+        [list(c) for c in SHAPES_SEG_PALETTE]

@@ -215,3 +215,49 @@ def test_urls_pass_the_local_file_check():
             argparse.Namespace(config='c.py', checkpoint=url, out=None,
                                show=False, show_dir=None, tta=False,
                                interval=None), 'mmdet')
+
+
+def run_main(monkeypatch, *args):
+    monkeypatch.setattr(sys, 'argv', ['test.py', *map(str, args)])
+    load_tool().main()
+
+
+@pytest.fixture(scope='module')
+def det_checkpoint(tmp_path_factory):
+    return save_checkpoint(DEMO, tmp_path_factory.mktemp('ckpt') / 'det.pth')
+
+
+@pytest.mark.parametrize('where, relation', [
+    ('val', 'is'), ('.', 'holds'), ('val/drawn', 'lies inside')])
+def test_show_dir_at_the_test_images_is_refused(shapes, det_checkpoint,
+                                                tmp_path, monkeypatch, where,
+                                                relation):
+    """mmdet's hook saved each drawing over its image (exit 0)."""
+    images = sorted((shapes / 'val').iterdir())
+    before = {p: p.read_bytes() for p in images}
+    show_dir = shapes / where
+    with pytest.raises(ValueError, match=(
+            rf'--show-dir {show_dir} \({show_dir.resolve()}\) {relation} '
+            r'the folder of the test data, test_dataloader.dataset.'
+            rf'data_prefix = {shapes}/val/ \({shapes / "val"}\)')):
+        run_main(monkeypatch, DEMO, det_checkpoint, '--work-dir',
+                 tmp_path / 'w', '--show-dir', show_dir,
+                 *shapes_options(shapes))
+    assert {p: p.read_bytes() for p in sorted((shapes / 'val').iterdir())
+            } == before
+
+
+def test_checkpoint_meta_of_another_class_count_is_refused(
+        shapes, det_checkpoint, tmp_path, monkeypatch):
+    """The 3-class detector's weights with COCO's 80 names in its meta."""
+    from mmdet.evaluation import get_classes
+    ckpt = torch.load(det_checkpoint)
+    ckpt['meta'] = dict(dataset_meta=dict(classes=get_classes('coco')))
+    path = tmp_path / 'det.pth'
+    torch.save(ckpt, path)
+    with pytest.raises(ValueError, match=r'meta of checkpoint .*det.pth '
+                       r'names 80 classes .* roi_head.bbox_head '
+                       r'num_classes=3'):
+        run_main(monkeypatch, DEMO, path, '--work-dir', tmp_path / 'w',
+                 *shapes_options(shapes))
+    assert not (tmp_path / 'w/metrics.json').exists()
