@@ -508,9 +508,10 @@ def _check_structure(checkpoint, source):
     """Refuse what mmengine cannot take as a checkpoint: anything but a
     dict, a ``state_dict`` entry that is not a dict, a ``meta`` entry that
     is neither a dict nor None (None is taken as no meta)."""
-    expected = ("a checkpoint is a dict (torch.save(dict(state_dict=model."
-                "state_dict(), meta=...))) or a state dict (torch.save("
-                "model.state_dict()))")
+    expected = (
+        "a checkpoint is a dict (torch.save(dict(state_dict=model."
+        "state_dict(), meta=...))) or a state dict (torch.save("
+        "model.state_dict()))")
     if not isinstance(checkpoint, dict):
         raise CheckpointError(
             f'cannot load checkpoint {source}: it holds a '
