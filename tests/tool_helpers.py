@@ -1,6 +1,7 @@
-"""Helpers the tests of ``tools/`` share: run a tool as a subprocess from
-the repository root, and save a freshly initialised model as a
-checkpoint for it to load."""
+"""Helpers the tests of ``tools/`` share: import a tool as a module, run a
+tool as a subprocess from the repository root, and save a freshly
+initialised model as a checkpoint for it to load."""
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,16 @@ import torch
 from mmgmconv.apis import build_model_from_config
 
 ROOT = Path(__file__).parents[1]
+
+
+def import_tool(path, name=None):
+    """The tool at ``path`` (relative to the repository root) imported as a
+    module named ``name`` (default: its file name)."""
+    path = ROOT / path
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(*args, env=None):

@@ -1,7 +1,6 @@
 """ONNX export of plain PyTorch models (issue 21), what export_onnx writes
 and refuses to overwrite (issue 18), and its errors for bad options and
 non-finite numbers (issue 19). Tiny inputs, no pretrained weights."""
-import importlib.util
 import os
 import re
 import sys
@@ -17,6 +16,7 @@ import mmgmconv  # noqa: F401
 from mmgmconv import DGMConv, SGMConv, convert_to_gmconv
 from mmgmconv.deploy import SUPPORTED_OPSETS, OrtGraph, export_onnx
 from mmgmconv.deploy.onnx_verify import max_abs_diff
+from tool_helpers import import_tool
 
 ROOT = Path(__file__).parents[2]
 
@@ -282,11 +282,7 @@ def test_example_input_too_large_is_refused_with_its_size(tmp_path):
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'export_onnx_tool', ROOT / 'tools/deploy/export_onnx.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+    return import_tool('tools/deploy/export_onnx.py', 'export_onnx_tool')
 
 
 @pytest.mark.parametrize('argv, message', [

@@ -1,7 +1,6 @@
 """tools/image_demo.py: print and draw a detector's / classifier's output."""
 import argparse
 import copy
-import importlib.util
 import json
 import os
 import shutil
@@ -14,7 +13,11 @@ import pytest
 import torch
 
 from mmgmconv.datasets import make_shapes_coco
-from tool_helpers import confident_square_detector, save_checkpoint
+from tool_helpers import (
+    confident_square_detector,
+    import_tool,
+    save_checkpoint,
+)
 
 #: subprocess runs, training or whole detectors: not in `make test-quick`
 pytestmark = pytest.mark.slow
@@ -89,11 +92,7 @@ def test_classification_demo_prints_and_draws_the_class(tmp_path):
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'image_demo', ROOT / 'tools/image_demo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_tool('tools/image_demo.py')
 
 
 def test_mismatched_checkpoint_is_a_clear_error(images, det_checkpoint,

@@ -1,20 +1,17 @@
 """tools/train_seeds.py checks its arguments in its parser, before any run."""
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+
+from tool_helpers import import_tool
 
 ROOT = Path(__file__).parents[2]
 CONFIG = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_seeds', ROOT / 'tools/train_seeds.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+    return import_tool('tools/train_seeds.py')
 
 
 @pytest.mark.parametrize('argv, message', [

@@ -1,6 +1,5 @@
 """tools/analysis/vis_erf.py: arguments checked in its parser, before any
 model is built, and annotation files whose problem is named."""
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -10,6 +9,7 @@ import torch
 
 from mmgmconv.apis import build_model_from_config
 from mmgmconv.datasets import make_shapes_coco
+from tool_helpers import import_tool
 
 ROOT = Path(__file__).parents[2]
 DEMO = ROOT / 'configs/demo/faster-rcnn_r18-gmconv-tiny_fpn_shapes.py'
@@ -18,11 +18,7 @@ DIGITS = ROOT / 'configs/demo/resnet20-gmconv_1xb64_digits.py'
 
 @pytest.fixture(scope='module')
 def vis_erf():
-    spec = importlib.util.spec_from_file_location(
-        'vis_erf', ROOT / 'tools/analysis/vis_erf.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+    return import_tool('tools/analysis/vis_erf.py')
 
 
 @pytest.fixture(scope='module')
