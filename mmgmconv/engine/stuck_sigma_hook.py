@@ -79,15 +79,24 @@ class DecayOnlyCopy:
                 vectors.append(vector)
                 for position, i in enumerate(indices):
                     self.where[i] = (vector, position)
-            optimizer = type(wrapper.optimizer)([
-                dict(self._hyperparameters(group), params=[vector])
-                for (group, _), vector in zip(groups.values(), vectors)])
+            try:
+                optimizer = type(wrapper.optimizer)(
+                    [dict(self._hyperparameters(group), params=[vector])
+                     for (group, _), vector in zip(groups.values(), vectors)],
+                    **self._hyperparameters(wrapper.optimizer.defaults))
+            except Exception:  # an optimizer not built this way: no copy
+                for _, indices in groups.values():
+                    for i in indices:
+                        self.where[i] = None
+                continue
             self.mirrors.append((wrapper, optimizer, [
                 (group, mirror) for (group, _), mirror in zip(
                     groups.values(), optimizer.param_groups)]))
 
     @classmethod
     def _hyperparameters(cls, group):
+        """A param group's (or an optimizer's defaults') entries but the
+        parameters and how the optimizer computes."""
         return {k: v for k, v in group.items()
                 if k != 'params' and k not in cls.IMPLEMENTATION}
 
@@ -106,9 +115,11 @@ class DecayOnlyCopy:
                 optimizer.step()
 
     def values(self):
-        """The copies' values now, a float32 CPU tensor per sigma."""
-        return [vector.detach()[position].clone()
-                for vector, position in self.where]
+        """The copies' values now, a float32 CPU tensor per sigma (``None``
+        for a sigma whose optimizer could not be built again from its
+        class, param groups and defaults)."""
+        return [None if where is None else where[0].detach()[where[1]].clone()
+                for where in self.where]
 
 
 @HOOKS.register_module()
@@ -139,6 +150,10 @@ class StuckSigmaHook(Hook):
       the residual off that direction is below ``decay_tolerance`` of the
       move (how SGD, with or without momentum, and AdamW decay parameters
       whose gradient is 0).
+      The copy's optimizer is built from the run's class, param groups
+      and ``defaults``; where that fails (an optimizer that wraps another,
+      such as ``ZeroRedundancyOptimizer``) its sigmas get no decay-only
+      finding.
 
     The warning names the layers, the learning rate and weight decay they
     see, float32's spacing at their value and the remedy (no decay and a
@@ -262,7 +277,7 @@ class StuckSigmaHook(Hook):
         as Python floats, read from the device at once; that fraction (an
         S-GMConv sigma's, see ``DecayOnlyCopy``) is ``None`` for the
         others."""
-        moves = [(c - c0) / c0 for c, c0 in zip(
+        moves = [None if c is None else (c - c0) / c0 for c, c0 in zip(
             self.decay_only.values(), self.decay_only_start)]
         stats, shapes, predicted = [], [], []
         for i, ((_, _, params, _, _), before) in enumerate(

@@ -49,13 +49,13 @@ class Net(BaseModel):
 
 
 def train(tmp_path, model, lr, weight_decay=0.0, iters=12, window=4,
-          paramwise_cfg=None, accumulative_counts=1):
+          paramwise_cfg=None, accumulative_counts=1, optimizer='SGD'):
     """Train ``model`` for ``iters`` iterations with the hook; the hook's
     warnings (the log records of level WARNING from it)."""
     torch.manual_seed(0)
     data = TensorDataset(torch.randn(2 * iters, 3, 6, 6),
                          torch.randn(2 * iters))
-    optim_wrapper = dict(optimizer=dict(type='SGD', lr=lr, momentum=0.9,
+    optim_wrapper = dict(optimizer=dict(type=optimizer, lr=lr, momentum=0.9,
                                         weight_decay=weight_decay),
                          accumulative_counts=accumulative_counts)
     if paramwise_cfg:
@@ -129,6 +129,17 @@ def test_learning_sigmas_give_no_warning(tmp_path, seed):
     warnings = train(tmp_path, Net(sigma_init=1.0), lr=0.1,
                      weight_decay=0.001)
     assert warnings == []
+
+
+def test_optimizer_whose_constructor_needs_its_lr(tmp_path):
+    """mmpretrain's LARS takes ``lr`` as a required argument: the hook's
+    decay-only copy is built with the optimizer's defaults too."""
+    pytest.importorskip('mmpretrain')
+    import mmpretrain.engine.optimizers  # noqa: F401 (registers LARS)
+    warnings = train(tmp_path, Net(sigma_in_loss=False), lr=0.1,
+                     weight_decay=0.01, optimizer='mmpretrain.LARS')
+    assert any('the sigma of 2 layer(s)' in w and 'as weight decay (0.01) '
+               'alone moves them' in w for w in warnings), warnings
 
 
 def test_one_sigma_moved_by_decay_alone_is_reported(tmp_path):
