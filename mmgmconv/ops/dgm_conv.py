@@ -280,6 +280,19 @@ class DGMConvMixin:
         return self.masked_conv(input, weight, bias,
                                 self.predict_raw(input))
 
+    def batch_path(self, x: Tensor) -> str:
+        """The computation for a batch ``x`` outside export and tracing:
+        ``impl`` if it is not ``'auto'``; else, on the CPU,
+        ``'per_image'`` when a group has at most
+        :data:`PER_IMAGE_MAX_GROUP_CHANNELS` input channels and
+        ``'grouped'`` otherwise (on other devices ``'grouped'``)."""
+        if self.impl != 'auto':
+            return self.impl
+        if (x.device.type == 'cpu' and self.in_channels // self.groups <=
+                PER_IMAGE_MAX_GROUP_CHANNELS):
+            return 'per_image'
+        return 'grouped'
+
     def predict_raw(self, x: Tensor) -> Tensor:
         """The predictor's raw outputs for each image of ``x`` (``(B,
         C_in, *spatial)``, not empty), ``(B, N)`` in at least float32,
@@ -455,9 +468,4 @@ class DGMConv(DGMConvMixin, nn.Conv2d):
             return 'patches'
         if torch.jit.is_tracing() or x.shape[0] == 0:
             return 'unfold'
-        if self.impl != 'auto':
-            return self.impl
-        if (x.device.type == 'cpu' and self.in_channels // self.groups <=
-                PER_IMAGE_MAX_GROUP_CHANNELS):
-            return 'per_image'
-        return 'grouped'
+        return self.batch_path(x)

@@ -7,7 +7,6 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 
 from .dgm_conv import (
-    PER_IMAGE_MAX_GROUP_CHANNELS,
     DGMConvMixin,
     conv_grouped,
     conv_patches,
@@ -127,12 +126,7 @@ class DGMConvNdMixin(DGMConvMixin):
         if (torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
                 or x.shape[0] == 0):
             return 'patches'
-        if self.impl != 'auto':
-            return self.impl
-        if (x.device.type == 'cpu' and self.in_channels // self.groups <=
-                PER_IMAGE_MAX_GROUP_CHANNELS):
-            return 'per_image'
-        return 'grouped'
+        return self.batch_path(x)
 
 
 @MODELS.register_module('DGMConv1d')
