@@ -1,6 +1,7 @@
 """Shared by every test folder: ``tests/`` on ``sys.path``, so the helper
 modules here (``tiny_shapes``: the demo detector on a generated shapes
-dataset; ``checkpoint_server``: checkpoints served over local HTTP) import
+dataset; ``checkpoint_server``: checkpoints served over local HTTP;
+``cpu_autocast``: the autocast dtypes this torch has on the CPU) import
 by name from ``tests/test_ops/``, ``tests/test_tools/`` and the rest, as
 they do from ``tests/`` itself, under any pytest import mode."""
 import os

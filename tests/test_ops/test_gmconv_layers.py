@@ -1,5 +1,4 @@
 import re
-import warnings
 
 import pytest
 import torch
@@ -10,6 +9,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import load_state_dict
 from torch import nn
 
+from cpu_autocast import AUTOCAST_DTYPES
 from mmgmconv import DGMConv, SGMConv, SigmaPredictor, gaussian_mask
 from mmgmconv.ops import SIGMA_INIT_RANGE
 
@@ -160,24 +160,7 @@ def test_gradcheck_float64():
     assert torch.autograd.gradcheck(dconv, (x2, ))
 
 
-def cpu_autocast_supports(dtype):
-    # torch 2.1 refuses float16 on CPU: it warns, then raises
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        try:
-            with torch.autocast('cpu', dtype=dtype):
-                out = torch.mm(torch.ones(1, 1), torch.ones(1, 1))
-                return out.dtype == dtype
-        except RuntimeError:
-            return False
-
-
-@pytest.mark.parametrize('dtype', [
-    pytest.param(dtype, marks=pytest.mark.skipif(
-        not cpu_autocast_supports(dtype),
-        reason=f'this torch has no CPU autocast to {dtype}'))
-    for dtype in (torch.float16, torch.bfloat16)
-])
+@pytest.mark.parametrize('dtype', AUTOCAST_DTYPES)
 @pytest.mark.parametrize('cls', [SGMConv, DGMConv])
 def test_autocast_has_no_nan(cls, dtype):
     conv = cls(3, 8, 7, padding=3, sigma_init=1e-2)

@@ -6,7 +6,6 @@ import copy
 import itertools
 import math
 import re
-import warnings
 
 import pytest
 import torch
@@ -15,6 +14,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import MODELS
 from torch import nn
 
+from cpu_autocast import AUTOCAST_DTYPES
 from mmgmconv import (
     DGMConv,
     SGMConv,
@@ -653,24 +653,7 @@ def test_torchvision_r3d_18_converts_trains_and_folds_to_its_architecture():
         torch.testing.assert_close(model(clip), expected)
 
 
-def cpu_autocast_supports(dtype):
-    # torch 2.1 refuses float16 on CPU: it warns, then raises
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        try:
-            with torch.autocast('cpu', dtype=dtype):
-                out = torch.mm(torch.ones(1, 1), torch.ones(1, 1))
-                return out.dtype == dtype
-        except RuntimeError:
-            return False
-
-
-@pytest.mark.parametrize('dtype', [
-    pytest.param(dtype, marks=pytest.mark.skipif(
-        not cpu_autocast_supports(dtype),
-        reason=f'this torch has no CPU autocast to {dtype}'))
-    for dtype in (torch.float16, torch.bfloat16)
-])
+@pytest.mark.parametrize('dtype', AUTOCAST_DTYPES)
 @pytest.mark.parametrize('cls,shape', [(SGMConv1d, (2, 3, 12)),
                                        (DGMConv1d, (2, 3, 12)),
                                        (SGMConv3d, (2, 3, 3, 6, 6)),
