@@ -270,6 +270,19 @@ def layer_forward_backward(layer, x):
     layer(x).sum().backward()
 
 
+def time_layers(layers, x, title, args):
+    """Forward, and forward + backward, of each of ``layers`` on ``x``,
+    timed in turn: ``{mode: {layer: Measurement}}``."""
+    return {
+        mode: time_in_turn(
+            {name: partial(fn, layer.to(args.device), x)
+             for name, layer in layers.items()},
+            title, mode, args, min_run_time=args.layer_time)
+        for mode, fn in (('forward', layer_forward),
+                         ('forward + backward', layer_forward_backward))
+    }
+
+
 def dgmconv_layer(args):
     """D-GMConv on each path and on the chosen one against nn.Conv2d:
     ``{shape: {mode: {layer: Measurement}}}``."""
@@ -288,16 +301,9 @@ def dgmconv_layer(args):
                        DGMConv(**spec['conv'], bias=False, impl=impl)
                        for impl in CONV_PATHS})
         layers[f'D-GMConv chosen ({chosen.choose_path(x)})'] = chosen
-        result[shape] = {
-            mode: time_in_turn(
-                {name: partial(fn, layer.to(args.device), x)
-                 for name, layer in layers.items()},
-                f'One layer, {shape}: batch {batch}, {spec["title"]}', mode,
-                args,
-                min_run_time=args.layer_time)
-            for mode, fn in (('forward', layer_forward),
-                             ('forward + backward', layer_forward_backward))
-        }
+        result[shape] = time_layers(
+            layers, x, f'One layer, {shape}: batch {batch}, {spec["title"]}',
+            args)
     return result
 
 
@@ -324,16 +330,9 @@ def gmconv_nd_layers(args):
                        dgm_cls(**spec['conv'], bias=False, impl=impl)
                        for impl in CONV_PATHS_ND})
         layers[f'D-GMConv chosen ({chosen.choose_path(x)})'] = chosen
-        result[shape] = {
-            mode: time_in_turn(
-                {name: partial(fn, layer.to(args.device), x)
-                 for name, layer in layers.items()},
-                f'One layer, {shape}: batch {batch}, {spec["title"]}', mode,
-                args,
-                min_run_time=args.layer_time)
-            for mode, fn in (('forward', layer_forward),
-                             ('forward + backward', layer_forward_backward))
-        }
+        result[shape] = time_layers(
+            layers, x, f'One layer, {shape}: batch {batch}, {spec["title"]}',
+            args)
     return result
 
 
