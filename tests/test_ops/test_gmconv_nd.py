@@ -6,6 +6,7 @@ import copy
 import itertools
 import math
 import re
+import uuid
 
 import pytest
 import torch
@@ -489,7 +490,8 @@ class LogLines(list):
 
     def __enter__(self):
         import logging
-        self.logger = MMLogger.get_instance(f'gmconv_nd_{id(self)}')
+        # a new name: an existing one would not become the current logger
+        self.logger = MMLogger.get_instance(f'gmconv_nd_{uuid.uuid4().hex}')
         self.handler = logging.Handler()
         self.handler.emit = lambda record: self.append(record.getMessage())
         self.logger.addHandler(self.handler)

@@ -1,6 +1,7 @@
 import copy
 import logging
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -218,7 +219,8 @@ class LogRecorder(logging.Handler):
 
 @pytest.fixture
 def mm_log():
-    logger = MMLogger.get_instance(f'fold_{id(object())}')  # now current
+    # a new name becomes the current logger (an existing one would not)
+    logger = MMLogger.get_instance(f'fold_{uuid.uuid4().hex}')
     recorder = LogRecorder()
     logger.addHandler(recorder)
     yield recorder.lines
